@@ -1,0 +1,1 @@
+"""Problems and datasets: each module builds objectives or per-objective data, installing offline."""

@@ -1,0 +1,1 @@
+"""Evaluation metrics: pure functions on arrays (divergence, best-of-m accuracy, hypervolume, diversity)."""
