@@ -11,6 +11,7 @@ from typing import Any
 
 from most.methods.base import Direction, Method, MethodConfig, combine
 from most.methods.baselines import Linearization, Mgda, PreferenceConfig, WeightedMgda
+from most.methods.fed import FedAvg, FedMgdaPlus, FedProx, Ifca
 from most.methods.most import Most, MostConfig, MostE, MostEConfig
 
 _REGISTRY: dict[str, tuple[type[Method], dict[str, Any], str]] = {}
@@ -62,10 +63,18 @@ register("most-m-soft", Most, {"marginals": "columns-soft"}, "MosT-M soft: softm
 register("most-no-cl", Most, {"curriculum": False}, "MosT without the curriculum (uniform marginals)")
 register("most-no-reg", Most, {"tau": 0.0}, "MosT without the diversity regulariser R(Γ)")
 register("most-l", Most, {"combine": "mean"}, "MosT-L: Γ-weighted average of gradients instead of MGDA")
+register("fedavg", FedAvg)
+register("fedprox", FedProx)
+register("fedmgda+", FedMgdaPlus)
+register("ifca", Ifca)
 
 Factory = Callable[..., Method]
 __all__ = [
     "Direction",
+    "FedAvg",
+    "FedMgdaPlus",
+    "FedProx",
+    "Ifca",
     "Linearization",
     "Method",
     "MethodConfig",

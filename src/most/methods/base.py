@@ -65,6 +65,7 @@ class Method(ABC):
         self.n = 0
         self.m = 0
         self.rng = np.random.default_rng(0)
+        self.objective_sizes: np.ndarray | None = None  # per-objective sample counts, set by the federated engine
 
     # -- life cycle ---------------------------------------------------------------------------------------------
     def expansion(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -74,6 +75,11 @@ class Method(ABC):
     def setup(self, n: int, m: int, rng: np.random.Generator) -> None:
         """Called once before the first round with the number of (possibly expanded) objectives n and solutions m."""
         self.n, self.m, self.rng = n, m, rng
+
+    @property
+    def local_prox_mu(self) -> float:
+        """FedProx proximal weight μ the federated engine adds to local objectives (0 for all but FedProx)."""
+        return 0.0
 
     @property
     def inner_steps(self) -> int:

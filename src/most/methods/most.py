@@ -37,6 +37,8 @@ class MostConfig(MethodConfig):
         temperature: softmax temperature of ``"columns-soft"``, relative to the mean loss.
         combine: ``"min-norm"`` (MosT) or ``"mean"`` (Γ-weighted average, MosT-L).
         unweighted_direction: apply λ to the unweighted vectors (the research code's federated update).
+        warmup: rounds at the start in which every objective weighs the same and gradients are averaged
+            (FedAvg for every model, as the paper's federated runs did for 3 rounds) before Γ is used.
     """
 
     tau: float = 0.1
@@ -51,6 +53,7 @@ class MostConfig(MethodConfig):
     temperature: float = 0.1
     combine: Combine = "min-norm"
     unweighted_direction: bool = False
+    warmup: int = 0
 
     def __post_init__(self) -> None:
         if self.tau < 0:
@@ -76,10 +79,11 @@ class Most(Method):
     def __init__(self, config: MethodConfig | None = None) -> None:
         super().__init__(config)
         self.plan: np.ndarray | None = None
+        self.warming = False
 
     @property
     def combine_rule(self) -> Combine:  # type: ignore[override]
-        return self.config.combine
+        return "mean" if self.warming else self.config.combine
 
     @property
     def inner_steps(self) -> int:
@@ -107,6 +111,9 @@ class Most(Method):
 
     def weights(self, losses: np.ndarray, step: int) -> np.ndarray:
         cfg = self.config
+        self.warming = step < cfg.warmup
+        if self.warming:
+            return np.ones_like(losses)
         ell = ot_solvers.normalised_cost(losses) * losses.size  # mean entry 1: τ is relative to the mean loss
         alpha, beta = self.marginals(ell, step)
         if cfg.marginals == "rows":
