@@ -32,7 +32,7 @@ def _skew(labels: np.ndarray, parts: list[np.ndarray], classes: int) -> float:
     return float(np.mean(tvs))
 
 
-# --- Split / Client / FederatedDataset -------------------------------------------------------------------------
+# --- Split / Client / FederatedDataset ----------------------------------------------------------------------
 
 
 def test_split_checks_dtypes_and_lengths() -> None:
@@ -82,7 +82,7 @@ def test_describe_and_label_skew() -> None:
         ds_disjoint.sizes("holdout")
 
 
-# --- split_client ----------------------------------------------------------------------------------------------
+# --- split_client -------------------------------------------------------------------------------------------
 
 
 def test_split_client_is_6_2_2_and_a_partition() -> None:
@@ -91,7 +91,8 @@ def test_split_client_is_6_2_2_and_a_partition() -> None:
     assert isinstance(client, Client) and client.name == "k"
     assert (len(client.train), len(client.val), len(client.test)) == (60, 20, 20)
     rows = torch.cat([client.train.x, client.val.x, client.test.x])[:, 0]
-    assert torch.equal(rows.sort().values, torch.arange(100, dtype=torch.float32))  # every sample exactly once
+    # every sample lands in exactly one part
+    assert torch.equal(rows.sort().values, torch.arange(100, dtype=torch.float32))
     for part in (client.train, client.val, client.test):
         assert part.x.dtype == torch.float32 and part.y.dtype == torch.int64
         assert torch.equal(part.y, part.x[:, 0].long() % 3)  # x and y stay paired through the shuffle
@@ -141,7 +142,7 @@ def test_split_counts_rejects_bad_ratios() -> None:
         split_counts(10, (0.5, 0.0, 0.5))
 
 
-# --- dirichlet_partition ---------------------------------------------------------------------------------------
+# --- dirichlet_partition ------------------------------------------------------------------------------------
 
 
 LABELS = np.repeat(np.arange(10), 500)  # 5,000 samples, 10 balanced classes
@@ -176,10 +177,10 @@ def test_smaller_concentration_means_more_label_skew() -> None:
 
 
 def test_dirichlet_share_variance_matches_the_documented_formula() -> None:
-    # one class of 20,000 samples: client k's share of it is p_k ~ Beta-marginal of Dir(α 1_n),
+    # one class of 5,000 samples: client k's share of it is p_k ~ Beta-marginal of Dir(α 1_n),
     # Var p_k = (n − 1) / (n² (n α + 1))
     n, alpha, draws = 5, 0.5, 300
-    labels = np.zeros(20_000, dtype=np.int64)
+    labels = np.zeros(5_000, dtype=np.int64)
     rng = np.random.default_rng(0)
     shares = np.array(
         [[p.size / labels.size for p in dirichlet_partition(labels, n, alpha, rng, 0)] for _ in range(draws)]
@@ -200,7 +201,7 @@ def test_dirichlet_partition_errors() -> None:
         dirichlet_partition(LABELS, 50, 0.001, np.random.default_rng(0), min_size=50, max_tries=3)
 
 
-# --- shard_partition -------------------------------------------------------------------------------------------
+# --- shard_partition ----------------------------------------------------------------------------------------
 
 
 def test_shard_partition_gives_few_classes_per_client() -> None:

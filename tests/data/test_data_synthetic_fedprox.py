@@ -77,14 +77,15 @@ def test_alpha_does_not_change_labels() -> None:
     base = synthetic(0.0, 0.5, seed=1)
     for alpha in (0.5, 1.0, 5.0):
         other = synthetic(alpha, 0.5, seed=1)
-        assert all(torch.equal(a.train.x, b.train.x) for a, b in zip(base.clients, other.clients, strict=True))
+        pairs = zip(base.clients, other.clients, strict=True)
+        assert all(torch.equal(a.train.x, b.train.x) for a, b in pairs)
         agree = (_all_labels(base) == _all_labels(other)).float().mean().item()
         # identical up to floating-point near-ties of the logits (none occur at this seed; allow 1 in 1,000)
         assert agree >= 0.999
 
 
 def test_clients_see_few_classes() -> None:
-    # v_k W_k dominates the logits (Σ is small next to v_k), so each client's labels concentrate on few classes
+    # v_k W_k dominates the logits (Σ is small next to v_k): each client's labels concentrate on few classes
     ds = synthetic(0.0, 0.0, seed=0)
     classes_per_client = (ds.label_distributions("train") > 0).sum(axis=1)
     assert classes_per_client.mean() < 6  # measured ≈ 2-3 of 10; the bound only guards against IID labels

@@ -204,8 +204,8 @@ def split_client(
     n_train, n_val, _ = split_counts(n, ratios)
     perm = torch.randperm(n, generator=generator).numpy()
     parts = (perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :])
-    # The gather runs in numpy (single-threaded): torch's multi-threaded indexing and casts were 10-100x slower
-    # on a loaded 2-core machine. torch inputs are viewed as numpy (no copy) and the parts wrapped back.
+    # Gather in numpy (single-threaded): torch's multi-threaded indexing and casts ran 10-100x slower on a
+    # loaded 2-core machine. torch inputs are viewed as numpy (no copy) and the parts wrapped back.
     xa = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     ya = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     train, val, test = (

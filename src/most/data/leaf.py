@@ -150,8 +150,11 @@ def load_leaf(
         )
     if not clients:
         raise ValueError(f"{root}: no LEAF user has both >= 2 training samples and test data")
+    label = (
+        root.resolve().parent.name if root.name == "data" else root.name
+    )  # leaf/data/femnist/data -> femnist
     return FederatedDataset(
-        name=f"leaf({root.name})",
+        name=f"leaf({label})",
         clients=clients,
         num_classes=num_classes,
         input_shape=tuple(image_shape),

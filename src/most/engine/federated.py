@@ -124,6 +124,7 @@ def run_federated(
     seed: int = 0,
     eval_every: int = 10,
     divergence_factor: float = 1e3,
+    cost: str = "forward",
     progress: bool = False,
 ) -> FederatedResult:
     """Train m models with ``method`` on ``data``; see the module docstring.
@@ -138,6 +139,9 @@ def run_federated(
         seed: seeds the initialisations, shuffles and the method's randomness.
         eval_every: rounds between evaluations (the last round is always evaluated).
         divergence_factor: stop when the mean training loss exceeds this times its first value.
+        cost: ``"forward"`` — C from a forward pass at the round's start, then only active pairs train; or
+            ``"local"`` — every pair trains and C is its mean loss over the last local epoch (the paper's research
+            code; no pair is skipped, so no saving).
         progress: show a progress bar over rounds.
 
     Raises:
@@ -179,8 +183,15 @@ def run_federated(
     bar = tqdm(range(rounds), desc=method.name, disable=not progress, leave=False)
     for t in bar:
         t0 = time.perf_counter()
-        C = trainer.evaluate(thetas, train, probabilities=False)[0].numpy().astype(np.float64)
-        secs["cost"] += time.perf_counter() - t0
+        if cost == "local":
+            ci_all, mj_all = np.nonzero(np.ones((n, m), dtype=bool))
+            delta_all, loss_all = trainer.train(torch.as_tensor(ci_all), thetas[torch.as_tensor(mj_all)], t, gen,
+                                                prox_mu=prox)
+            C = loss_all.numpy().astype(np.float64).reshape(n, m)
+            secs["local"] += time.perf_counter() - t0
+        else:
+            C = trainer.evaluate(thetas, train, probabilities=False)[0].numpy().astype(np.float64)
+            secs["cost"] += time.perf_counter() - t0
         if not np.all(np.isfinite(C)):
             i, j = np.argwhere(~np.isfinite(C))[0]
             raise FederatedRunError(f"training loss of client {i}, model {j} is not finite in round {t}", res)
@@ -197,8 +208,11 @@ def run_federated(
         row_of = np.full((n, m), -1)
         row_of[ci, mj] = np.arange(ci.size)
         t0 = time.perf_counter()
-        clients_t = torch.as_tensor(ci, dtype=torch.long)
-        delta, _loss = trainer.train(clients_t, thetas[torch.as_tensor(mj, dtype=torch.long)], t, gen, prox_mu=prox)
+        if cost == "local":
+            delta = delta_all[torch.as_tensor(ci * m + mj)]
+        else:
+            clients_t = torch.as_tensor(ci, dtype=torch.long)
+            delta, _ = trainer.train(clients_t, thetas[torch.as_tensor(mj, dtype=torch.long)], t, gen, prox_mu=prox)
         secs["local"] += time.perf_counter() - t0
         try:
             _check(delta, "the update", (ci, mj), t)

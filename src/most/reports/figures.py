@@ -218,7 +218,7 @@ def assignment_bands(shares: npt.ArrayLike, path: str | Path, *, labels: Sequenc
     ax.set_ylabel("objectives assigned (%)")
     ax.set_ylim(0.0, 100.0)
     ax.set_title("Objectives served by each model")
-    ax.legend(fontsize="small", loc="upper right")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bands fill the axes
     return _save(fig, path)
 
 

@@ -241,8 +241,10 @@ def markdown_report(
     ]
     if result.protocol:
         lines += [f"Protocol: `{json.dumps(result.protocol, sort_keys=True, default=jsonable)}`", ""]
-    return "\n".join(lines) + markdown_table(
-        result, extra_columns=extra, decimals=decimals, ratio_to=ratio_to
+    return (
+        "\n".join(lines)
+        + "\n"
+        + markdown_table(result, extra_columns=extra, decimals=decimals, ratio_to=ratio_to)
     )
 
 
