@@ -139,30 +139,35 @@ class PairTrainer:
         self._loss = vmap(loss_one)
 
     def _linear_grad(
-        self, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Closed-form gradient of masked softmax cross-entropy for the linear model: (P, d) and losses (P,)."""
+        self, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, with_loss: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Closed-form gradient of masked softmax cross-entropy for the linear model: (P, d), losses (P,) or None.
+
+        With p = softmax(xWᵀ + b) and Y one-hot: ∇_W = Σ_s w_s (p_s − Y_s) x_sᵀ, ∇_b = Σ_s w_s (p_s − Y_s) with
+        w_s = mask_s / Σ mask.
+        """
         m = self.model
         xf = x.reshape(x.shape[0], x.shape[1], -1)
-        logits = m.logits(thetas, x)
-        p = torch.softmax(logits, dim=-1)
-        loss = _masked_ce(logits, y, mask)
-        denom = mask.sum(-1).clamp_min(1.0)
-        err = p.clone()
-        err.scatter_add_(-1, y[..., None], -torch.ones_like(y[..., None], dtype=p.dtype))
-        err = err * (mask / denom[:, None])[..., None]  # (P, B, C)
+        logp = torch.log_softmax(m.logits(thetas, x), dim=-1)
+        w = mask / mask.sum(-1, keepdim=True).clamp_min(1.0)  # (P, B)
+        err = logp.exp()
+        err.scatter_add_(-1, y[..., None], -torch.ones_like(y[..., None], dtype=err.dtype))
+        err.mul_(w[..., None])  # (P, B, C)
         gW = torch.bmm(err.transpose(1, 2), xf)  # (P, C, F)
         gb = err.sum(1)
+        loss = -(logp.gather(-1, y[..., None]).squeeze(-1) * w).sum(-1) if with_loss else None
         return torch.cat([gW.reshape(gW.shape[0], -1), gb], dim=1), loss
 
     def gradients(
-        self, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Minibatch gradients (P, d) and losses (P,) for P parameter vectors on P batches."""
+        self, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, with_loss: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Minibatch gradients (P, d) and, when asked, losses (P,) for P parameter vectors on P batches."""
         if self.model.linear:
-            return self._linear_grad(thetas, x, y, mask)
-        with torch.no_grad():
-            loss = self._loss(thetas, x, y, mask)
+            return self._linear_grad(thetas, x, y, mask, with_loss)
+        loss = None
+        if with_loss:
+            with torch.no_grad():
+                loss = self._loss(thetas, x, y, mask)
         return self._grad(thetas, x, y, mask), loss
 
     def train(
@@ -199,27 +204,27 @@ class PairTrainer:
         last_loss = torch.zeros(P, dtype=theta.dtype)
         last_n = torch.zeros(P, dtype=theta.dtype)
         rows = clients[:, None]
+        positions = torch.arange(width)
         for epoch in range(cfg.epochs):
+            last = epoch == cfg.epochs - 1
             keys = torch.rand(P, width, generator=generator)
-            keys[torch.arange(width)[None, :] >= counts[:, None]] = math.inf  # padding sorts last
+            keys[positions[None, :] >= counts[:, None]] = math.inf  # padding sorts last
             order = keys.argsort(dim=1)
+            xs, ys = self.data.x[rows, order], self.data.y[rows, order]  # one gather per epoch; batches are views
             for s in range(max_steps):
-                pos = torch.arange(s * B, (s + 1) * B)
-                pos = pos[pos < width]
-                idx = order[:, pos]  # (P, b)
-                valid = (pos[None, :] < counts[:, None]).to(theta.dtype)  # (P, b)
-                live = valid.sum(1) > 0
+                lo, hi = s * B, min((s + 1) * B, width)
+                valid = (positions[None, lo:hi] < counts[:, None]).to(theta.dtype)  # (P, b)
+                live = valid[:, 0] > 0
                 if not bool(live.any()):
                     break
-                xb = self.data.x[rows, idx]
-                yb = self.data.y[rows, idx]
-                g, loss = self.gradients(theta, xb, yb, valid)
+                g, loss = self.gradients(theta, xs[:, lo:hi], ys[:, lo:hi], valid, with_loss=last)
                 if prox_mu:
                     g = g + prox_mu * (theta - start)
-                g = g * live[:, None].to(g.dtype)
+                if not bool(live.all()):
+                    g = g * live[:, None].to(g.dtype)
                 buf = cfg.momentum * buf + g
-                theta = theta - lr * buf * live[:, None].to(g.dtype)
-                if epoch == cfg.epochs - 1:
+                theta = theta - lr * buf if bool(live.all()) else theta - lr * buf * live[:, None].to(g.dtype)
+                if last and loss is not None:
                     nb = valid.sum(1)
                     last_loss += loss * nb
                     last_n += nb
