@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: sysdeps $(STAMP)
 
 run: install
-	$(VENV)/bin/most run demo
+	$(VENV)/bin/most run fl-syn-0.0
 
 test: install
 	$(PY) -m pytest
@@ -42,6 +42,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench_solvers.py
 	$(PY) benchmarks/bench_round.py
+	$(PY) benchmarks/bench_federated.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

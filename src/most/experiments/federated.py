@@ -100,36 +100,46 @@ class FederatedExperiment(Experiment):
         proto = self.quick_protocol if quick else self.full
         runs: list[Run] = []
         chosen_lr: dict[str, float] = {}
+        data = self.load(DATA_SEED, quick)
+        swept: dict[str, tuple[FederatedResult | None, str | None, float]] = {}
         for seed in range(seeds):
-            data = self.load(DATA_SEED, quick)
             for method in tqdm(methods, desc=f"{self.name} seed {seed}", disable=not progress, leave=False):
                 if method not in chosen_lr:
-                    chosen_lr[method] = lr if lr is not None else self._sweep(data, method, proto, progress=False)
-                t0 = time.perf_counter()
-                res, error = self._one(data, method, seed, proto, chosen_lr[method], progress=False)
-                seconds = time.perf_counter() - t0
+                    if lr is None and len(proto.sweep) > 1:
+                        chosen_lr[method], swept[method] = self._sweep(data, method, proto)
+                    else:
+                        chosen_lr[method] = lr if lr is not None else proto.sweep[0]
+                if seed == 0 and method in swept:  # the sweep already ran seed 0 at the chosen rate
+                    res, error, seconds = swept.pop(method)
+                else:
+                    t0 = time.perf_counter()
+                    res, error = self._one(data, method, seed, proto, chosen_lr[method], progress=False)
+                    seconds = time.perf_counter() - t0
                 runs.append(self._record(method, seed, res, error, seconds, chosen_lr[method]))
         protocol = {
             "rounds": proto.rounds, "local": proto.local.__dict__, "m": proto.m, "quick": quick,
             "lr": chosen_lr, "lr_grid": list(proto.sweep) if lr is None else None,
-            "clients": self.load(DATA_SEED, quick).n_clients, "data_seed": DATA_SEED,
+            "clients": data.n_clients, "data_seed": DATA_SEED,
         }
         return ExperimentResult(self.name, self.metric, True, runs, protocol)
 
-    def _sweep(self, data: FederatedDataset, method: str, proto: Protocol, *, progress: bool) -> float:
-        """The learning rate of ``proto.sweep`` with the best mean validation accuracy (seed 0)."""
-        if len(proto.sweep) == 1:
-            return proto.sweep[0]
-        best, best_acc = proto.sweep[0], -1.0
+    def _sweep(
+        self, data: FederatedDataset, method: str, proto: Protocol
+    ) -> tuple[float, tuple[FederatedResult | None, str | None, float]]:
+        """The rate of ``proto.sweep`` with the best mean validation accuracy on seed 0, and that run."""
+        best: tuple[float, float, tuple[FederatedResult | None, str | None, float]] | None = None
         for candidate in proto.sweep:
-            res, error = self._one(data, method, 0, proto, candidate, progress)
-            if res is None or error is not None or not res.evaluations:
-                continue
-            ev = res.evaluations[-1]
-            val = float(ev.val_acc[np.arange(ev.val_acc.shape[0]), ev.selected].mean())
-            if val > best_acc:
-                best, best_acc = candidate, val
-        return best
+            t0 = time.perf_counter()
+            res, error = self._one(data, method, 0, proto, candidate, progress=False)
+            run = (res, error, time.perf_counter() - t0)
+            val = -1.0
+            if res is not None and error is None and res.evaluations:
+                ev = res.evaluations[-1]
+                val = float(ev.val_acc[np.arange(ev.val_acc.shape[0]), ev.selected].mean())
+            if best is None or val > best[1]:
+                best = (candidate, val, run)
+        assert best is not None
+        return best[0], best[2]
 
     @staticmethod
     def _record(

@@ -18,6 +18,8 @@ from typing import Literal
 
 import numpy as np
 import ot
+from ot.lp.emd_wrap import check_result as _emd_status
+from ot.lp.emd_wrap import emd_c as _emd_c
 
 from most.solvers._arrays import ArrayLike, like, to_numpy64
 
@@ -66,31 +68,150 @@ def check_marginal(x: ArrayLike | None, size: int, name: str) -> np.ndarray:
 # linear OT solvers: (a (n,), b (m,), M (n, m)) -> plan (n, m), all float64 numpy
 
 
+EMD_DEFAULT_ITER = 100_000
+"""Floor of the network simplex's iteration cap; the cap used is max(this, 50 · n · m)."""
+LARGE_ROWS = 20_000
+"""Row count from which :func:`emd` decomposes the problem (see :func:`_emd_many_rows`)."""
+SAMPLE_ROWS = 8_000
+"""Rows of the subsampled problem whose duals seed the decomposition."""
+BOUNDARY_FRACTION = 0.1
+"""Fraction of rows (the most nearly tied) first handed to the network simplex in the decomposition."""
+SLACK_TOL = 1e-12
+"""Reduced-cost slack, relative to max |C|, under which complementary slackness counts as met."""
+
+
 def _normalised(M: np.ndarray) -> np.ndarray:
     """Cost mapped to [0, 1] by an affine change; the optimal plan is unchanged (marginals are fixed)."""
     lo, hi = float(M.min()), float(M.max())
     return (M - lo) / (hi - lo) if hi > lo else np.zeros_like(M)
 
 
-def emd(a: np.ndarray, b: np.ndarray, M: np.ndarray, *, max_iter: int | None = None) -> np.ndarray:
+def _simplex(
+    a: np.ndarray, b: np.ndarray, M: np.ndarray, cap: int, duals: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """POT's network simplex called directly: (plan, u, v); raises ``RuntimeError`` unless the plan is optimal.
+
+    Ours rather than ``ot.emd`` because its wrapper (backend detection, checks, dual centring) costs ~0.3 ms a
+    call, several times the solve itself at the sizes MosT meets (n ≤ a few hundred, m ≤ 16), and τ > 0 calls it
+    several times a round. ``a`` and ``b`` must be positive with equal sums; ``duals`` warm-starts the simplex.
+    """
+    u0, v0 = (None, None) if duals is None else duals
+    plan, _, u, v, code = _emd_c(a, b, np.ascontiguousarray(M), cap, 1, u0, v0)
+    if code != 1:
+        raise RuntimeError(
+            f"the network simplex did not reach an optimal plan (result_code={code}: {_emd_status(code)}); "
+            f"raise max_iter (it was {cap})"
+        )
+    return plan, u, v
+
+
+def _emd_many_rows(
+    a: np.ndarray, b: np.ndarray, M: np.ndarray, cap: int, v0: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Exact OT for n ≫ m by decomposition: rows far from a tie are settled by the column duals alone.
+
+    With column duals v, every row i whose best reduced cost :math:`\min_j C_{ij} - v_j` is attained by a single
+    column j(i) by a clear margin is sent entirely to j(i) ("forced"); the network simplex solves only the
+    remaining "boundary" rows against the residual column capacities :math:`\beta - \text{forced}`, returning
+    new duals v. The combined plan is optimal iff every forced row's column still attains its row minimum under
+    these v (complementary slackness, with :math:`u_i = \min_j C_{ij} - v_j` dual feasible by construction;
+    the boundary rows' duals come from the simplex, which saw every column). Forced rows that fail the check move
+    to the boundary and the boundary problem is solved again, warm-started — so the loop ends (the boundary only
+    grows; at worst it is every row, which is the plain problem) and the result is exactly optimal, a vertex
+    with at most n + m − 1 nonzeros. The first v comes from an exact solve on a subsample of rows (or ``v0``).
+
+    Returns (plan (n, m), column duals v (m,)).
+    """
+    n, m = M.shape
+    rows = np.arange(n)
+    if v0 is None:
+        pick = np.linspace(0, n - 1, min(n, SAMPLE_ROWS)).astype(np.intp)
+        a_s = a[pick] / a[pick].sum()
+        _, _, v = _simplex(a_s, b, M[pick], cap)
+    else:
+        v = v0
+    R = M - v
+    best = R.argmin(axis=1)
+    r1 = R[rows, best]
+    R[rows, best] = np.inf
+    margin = R.min(axis=1) - r1
+    del R
+    k = max(int(BOUNDARY_FRACTION * n), 1)
+    boundary = margin <= np.partition(margin, k)[k]  # ties at the threshold all go in
+    slack = SLACK_TOL * max(float(np.abs(M).max()), 1e-300)
+    while True:
+        forced = np.flatnonzero(~boundary)
+        load = np.bincount(best[forced], weights=a[forced], minlength=m)
+        starved = np.flatnonzero(b - load <= 1e-3 * b)
+        if starved.size:  # every column keeps some residual capacity, so the simplex returns its dual
+            for j in starved:
+                cand = forced[best[forced] == j]
+                take = min(cand.size, cand.size // 10 + 1)
+                boundary[cand[np.argpartition(margin[cand], take - 1)[:take]]] = True
+            continue
+        inner = np.flatnonzero(boundary)
+        a_b = a[inner]
+        residual = b - load
+        residual *= a_b.sum() / residual.sum()
+        M_b = M[inner]
+        plan_b, _, v = _simplex(a_b, residual, M_b, cap, ((M_b - v).min(axis=1), v.copy()))
+        R = M[forced] - v
+        bad = R[np.arange(forced.size), best[forced]] - R.min(axis=1) > slack
+        if not bad.any():
+            plan = np.zeros_like(M)
+            plan[forced, best[forced]] = a[forced]
+            plan[inner] = plan_b
+            return plan, v
+        boundary[forced[bad]] = True
+
+
+def emd(
+    a: np.ndarray,
+    b: np.ndarray,
+    M: np.ndarray,
+    *,
+    max_iter: int | None = None,
+    v0: np.ndarray | None = None,
+) -> np.ndarray:
     """Exact OT by POT's network simplex; raises ``RuntimeError`` unless POT reports an optimal plan.
 
     POT's default iteration cap (1e5) stops early on 1e5-row problems and returns a non-optimal plan without
-    raising, so the cap scales with the problem and the result code is checked.
+    raising, so the cap scales with the problem (``max(1e5, 50 n m)``, per simplex call) and the result code is
+    checked. From :data:`LARGE_ROWS` rows (and n ≥ 64 m) the problem is decomposed (:func:`_emd_many_rows`),
+    still exactly. ``v0`` (m,) are column duals from a related problem (warm start for the large case).
+    Zero-mass rows and columns are dropped and get zero plan entries.
     """
+    plan, _ = _emd_duals(a, b, M, max_iter=max_iter, v0=v0)
+    return plan
+
+
+def _emd_duals(
+    a: np.ndarray, b: np.ndarray, M: np.ndarray, *, max_iter: int | None = None, v0: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`emd` that also returns column duals (m,) when every column has mass (else None)."""
     n, m = M.shape
-    cap = max_iter if max_iter is not None else max(100_000, 50 * n * m)
-    plan, log = ot.emd(a, b, M, numItermax=cap, log=True)
-    code = log.get("result_code", 1)
-    if code != 1:
-        raise RuntimeError(f"ot.emd did not reach an optimal plan (result_code={code}: {log.get('warning')})")
-    return np.asarray(plan, dtype=np.float64)
+    cap = max_iter if max_iter is not None else max(EMD_DEFAULT_ITER, 50 * n * m)
+    rows, cols = a > 0, b > 0
+    if not (rows.all() and cols.all()):  # solve on the support, embed
+        plan = np.zeros_like(M)
+        sub, _ = _emd_duals(a[rows], b[cols], M[np.ix_(rows, cols)], max_iter=cap)
+        plan[np.ix_(rows, cols)] = sub
+        return plan, None
+    b = b * (a.sum() / b.sum())  # equal masses to the last bit (they already agree to rounding)
+    if n >= LARGE_ROWS and n >= 64 * m:
+        return _emd_many_rows(a, b, M, cap, v0)
+    plan, _, v = _simplex(a, b, M, cap)
+    return plan, v
 
 
 def sinkhorn(
     a: np.ndarray, b: np.ndarray, M: np.ndarray, *, reg: float = 0.01, max_iter: int = 10_000, tol: float = 1e-9
 ) -> np.ndarray:
-    """Entropic OT (POT's Sinkhorn) on the cost rescaled to [0, 1]; ``reg`` is relative to that range."""
+    """Entropic OT (POT's Sinkhorn) on the cost rescaled to [0, 1]; ``reg`` is relative to that range.
+
+    Stops when the row-marginal error is below ``tol`` (columns are exact after the last update). Its bias is
+    fixed by ``reg``: ⟨Γ, Ĉ⟩ − OT(Ĉ) ≤ reg · log min(n, m) on the rescaled cost Ĉ.
+    """
     Mn = _normalised(M)
     plan = np.asarray(ot.sinkhorn(a, b, Mn, reg, numItermax=max_iter, stopThr=tol), dtype=np.float64)
     if not np.all(np.isfinite(plan)):  # exp(-M/reg) underflowed: the log-domain version is slower but stable
@@ -100,41 +221,79 @@ def sinkhorn(
     return plan
 
 
+def round_to_marginals(plan: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r"""Nearest-feasible rounding (Altschuler, Weed & Rigollet 2017, alg. 2): a plan with marginals exactly (a, b).
+
+    Rows then columns are scaled down to at most their marginal, and the remaining mass is added as the rank-one
+    :math:`e_r e_c^\top / \|e_c\|_1`. The result is non-negative and
+    :math:`\|R - P\|_1 \le 2(\|P1 - a\|_1 + \|P^\top 1 - b\|_1)`.
+    """
+    r = plan.sum(axis=1)
+    out = plan * np.minimum(a / np.maximum(r, 1e-300), 1.0)[:, None]
+    c = out.sum(axis=0)
+    out *= np.minimum(b / np.maximum(c, 1e-300), 1.0)[None, :]
+    err_r = np.maximum(a - out.sum(axis=1), 0.0)
+    err_c = np.maximum(b - out.sum(axis=0), 0.0)
+    total = float(err_c.sum())
+    if total > 0:
+        out += np.outer(err_r, err_c / total)
+    return out
+
+
 def ipot(
     a: np.ndarray,
     b: np.ndarray,
     M: np.ndarray,
     *,
-    step: float = 0.02,
+    step: float = 0.01,
     max_iter: int = 1000,
-    tol: float = 1e-9,
-    inner: int = 1,
+    tol: float = 1e-4,
+    inner: int = 20,
 ) -> np.ndarray:
-    r"""Inexact proximal point OT (Xie et al. 2020) — ours because POT 0.9.7's proximal solver has a sign bug.
+    r"""Inexact proximal point OT (Xie et al. 2020) with a certified stop — ours: POT 0.9.7's has a sign bug.
 
-    Each outer step solves :math:`\min_\Gamma \langle \Gamma, M\rangle + \text{step}\cdot KL(\Gamma\|\Gamma^{t})`
-    by ``inner`` Sinkhorn sweeps on the kernel :math:`e^{-M/\text{step}} \odot \Gamma^t`; the proximal sequence
-    converges to an exact OT plan as the iterations go (unlike Sinkhorn, whose bias is fixed by its ``reg``).
-    ``step`` is relative to the cost rescaled to [0, 1]. Stops when the row-marginal error is below ``tol``
-    and the plan moved less than ``tol``.
+    On the cost rescaled to [0, 1] (Ĉ), each outer step solves
+    :math:`\min_\Gamma \langle \Gamma, \hat C\rangle + \text{step}\cdot KL(\Gamma\|\Gamma^{t})` approximately by up
+    to ``inner`` Sinkhorn sweeps on :math:`e^{-\hat C/\text{step}} \odot \Gamma^t` (warm-started, as in the paper's
+    algorithm); the proximal sequence tends to an exact OT plan (unlike Sinkhorn, whose bias is fixed by its
+    ``reg``).
+
+    Stopping is certified by LP duality. Unrolled, :math:`\Gamma^t_{ij} = a_i b_j \exp(t(f_i + g_j - \hat C_{ij})
+    /\text{step})` with g = step · Σ log v / t; its c-transform :math:`\tilde f_i = \min_j \hat C_{ij} - g_j` makes
+    (f̃, g) dual feasible, so :math:`D = a^\top \tilde f + b^\top g \le OT(\hat C)`, while the rounding R of
+    Γᵗ (:func:`round_to_marginals`) is feasible with :math:`\langle R, \hat C\rangle \le \langle \Gamma^t,
+    \hat C\rangle + 2\|\Gamma^t 1 - a\|_1` (columns are exact after each sweep). The loop stops once that bound
+    minus D is at most ``tol``; the returned R then has exactly the marginals (a, b) and
+    :math:`\langle R, C\rangle - OT(C) \le \text{tol}\cdot(\max C - \min C)`.
     """
-    n, m = M.shape
-    kernel = np.exp(-_normalised(M) / step)
+    Mn = _normalised(M)
+    kernel = np.exp(-Mn / step)
     plan = np.outer(a, b)
-    v = np.ones(m)
-    for _ in range(max_iter):
-        Q = kernel * plan
-        for _ in range(inner):
-            u = a / np.maximum(Q @ v, 1e-300)
-            v = b / np.maximum(Q.T @ u, 1e-300)
-        new = u[:, None] * Q * v[None, :]
-        moved = float(np.abs(new - plan).sum())
-        plan = new
-        if moved < tol and float(np.abs(plan.sum(1) - a).sum()) < tol:
+    Q = np.empty_like(plan)
+    v = np.ones_like(b)
+    log_v = np.zeros_like(b)
+    row_tol = 0.25 * tol  # inner sweeps stop once the row error can cost at most half the gap budget
+    for t in range(1, max_iter + 1):
+        np.multiply(kernel, plan, out=Q)
+        r = Q @ v
+        for _ in range(max(inner, 1)):
+            u = a / np.maximum(r, 1e-300)
+            v = b / np.maximum(u @ Q, 1e-300)
+            r = Q @ v
+            row_err = float(np.abs(u * r - a).sum())  # the plan's row error after this sweep
+            if row_err <= row_tol:
+                break
+        np.multiply(Q, u[:, None], out=plan)
+        plan *= v[None, :]
+        log_v += np.log(np.maximum(v, 1e-300))
+        g = step * log_v / t
+        f = (Mn - g).min(axis=1)
+        gap = float(np.vdot(plan, Mn)) + 2.0 * row_err - float(a @ f + b @ g)
+        if gap <= tol:
             break
     if not np.all(np.isfinite(plan)):
         raise RuntimeError("ipot produced a non-finite plan; use a larger step")
-    return plan
+    return round_to_marginals(plan, a, b)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -203,28 +362,38 @@ def assign(
     reg: float = 0.01,
     init: ArrayLike | None = None,
     max_iter: int | None = None,
-    tol: float = 1e-9,
+    tol: float | None = None,
     max_rounds: int = 50,
 ) -> ArrayLike:
     r"""Optimal transport plan Γ between n objectives (rows) and m solutions (columns).
 
     Args:
-        cost: (n, m) transport cost, C[i, j] = L_i(θ_j). numpy or torch; the plan comes back the same way.
+        cost: (n, m) transport cost, C[i, j] = L_i(θ_j). numpy or torch; the plan comes back the same way (torch:
+            same dtype and device).
         alpha: (n,) row marginal on the simplex, default uniform 1/n.
         beta: (m,) column marginal on the simplex, default uniform 1/m.
         tau: weight of the diversity regulariser R(Γ) = −Σ_i max_j Γ_ij (paper eq. 4), in the units of ``cost``.
             With τ > 0 the problem is concave and is solved by full-step linearisation (see :func:`_regularised`),
             each step a linear OT problem for the chosen solver.
         solver: ``"emd"`` exact network simplex (a vertex: at most n + m − 1 nonzeros), ``"sinkhorn"`` entropic
-            (``reg`` relative to the cost range), ``"ipot"`` proximal point (converges to the exact plan).
+            (``reg`` relative to the cost range), ``"ipot"`` proximal point (tends to the exact plan; stops on a
+            certified duality gap).
         reg: entropic regularisation for ``"sinkhorn"``, proximal step for ``"ipot"``; relative to the cost range.
         init: (n, m) previous plan, used as a warm start for τ > 0.
-        max_iter: iteration cap of the linear solver (default: scaled to the size for emd, 10⁴/10³ otherwise).
-        tol: stopping tolerance of the iterative solvers.
+        max_iter: iteration cap of the linear solver (default: scaled to the size for emd — per network-simplex
+            call —, 10⁴ Sinkhorn iterations, 10³ IPOT steps).
+        tol: stopping tolerance of the iterative solvers: for ``"sinkhorn"`` the row-marginal error (default
+            1e-9); for ``"ipot"`` the certified gap ⟨Γ, C⟩ − OT(C) relative to max C − min C (default 1e-4).
+            Unused by ``"emd"``, which is exact.
         max_rounds: cap on linearisation rounds for τ > 0.
 
     Returns:
-        Γ of shape (n, m) with Γ 1 = α and Γᵀ 1 = β (exactly for emd; to ``tol`` for the iterative solvers).
+        Γ of shape (n, m), non-negative, with Γ 1 = α and Γᵀ 1 = β (to rounding for emd and ipot; Sinkhorn's
+        rows to ``tol``).
+
+    Raises:
+        ValueError: a malformed cost, marginal, τ or solver name (the message says which and why).
+        RuntimeError: the network simplex hit ``max_iter`` before reaching an optimal plan.
     """
     C = to_numpy64(cost, "cost")
     check_cost(C)
@@ -235,21 +404,32 @@ def assign(
         raise ValueError(f"tau must be a finite non-negative number, got {tau}")
     if solver not in SOLVERS:
         raise ValueError(f"unknown OT solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    rows, cols = a > 0, b > 0
+    full = bool(rows.all() and cols.all())
+    duals: list[np.ndarray | None] = [None]  # column duals of the last exact solve: a warm start for the next
 
-    def linear(M: np.ndarray) -> np.ndarray:
+    def solve(M: np.ndarray) -> np.ndarray:
         if solver == "emd":
-            return emd(a, b, M, max_iter=max_iter)
+            plan, duals[0] = _emd_duals(a, b, M, max_iter=max_iter, v0=duals[0])
+            return plan
+        if not full:  # the iterative solvers work on the support of (α, β); zero-mass rows/columns get 0
+            out = np.zeros_like(M)
+            out[np.ix_(rows, cols)] = iterative(a[rows], b[cols], M[np.ix_(rows, cols)])
+            return out
+        return iterative(a, b, M)
+
+    def iterative(a_: np.ndarray, b_: np.ndarray, M: np.ndarray) -> np.ndarray:
         if solver == "sinkhorn":
-            return sinkhorn(a, b, M, reg=reg, max_iter=max_iter or 10_000, tol=tol)
-        return ipot(a, b, M, step=reg, max_iter=max_iter or 1000, tol=tol)
+            return sinkhorn(a_, b_, M, reg=reg, max_iter=max_iter or 10_000, tol=1e-9 if tol is None else tol)
+        return ipot(a_, b_, M, step=reg, max_iter=max_iter or 1000, tol=1e-4 if tol is None else tol)
 
     if tau == 0.0 or m == 1:  # with one column every row max is fixed by α: R is constant
-        plan = linear(C)
+        plan = solve(C)
     else:
         G0 = None if init is None else to_numpy64(init, "init")
         if G0 is not None and G0.shape != C.shape:
-            raise ValueError(f"init must have the cost's shape {C.shape}, got {G0.shape}")
-        plan = _regularised(linear, C, tau, G0, max_rounds)
+            raise ValueError(f"init must have the cost's shape {C.shape}, got shape {G0.shape}")
+        plan = _regularised(solve, C, tau, G0, max_rounds)
     return like(plan, cost)
 
 
