@@ -32,9 +32,23 @@ def cli_wall(repeats: int) -> list[float]:
         for _ in range(repeats):
             t0 = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "most.cli", "run", "fl-syn-0.0", "--methods", "most", "--lr", "0.05",
-                 "--out", out, "--no-progress", "--no-figures"],
-                check=True, stdout=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "most.cli",
+                    "run",
+                    "fl-syn-0.0",
+                    "--methods",
+                    "most",
+                    "--lr",
+                    "0.05",
+                    "--out",
+                    out,
+                    "--no-progress",
+                    "--no-figures",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
             times.append(time.perf_counter() - t0)
     return times
@@ -46,8 +60,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     walls = cli_wall(args.repeats)
-    print(f"CLI wall, one MosT run on fl-syn-0.0 (process start included): median {statistics.median(walls):.2f} s "
-          f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
+    print(
+        f"CLI wall, one MosT run on fl-syn-0.0 (process start included): median {statistics.median(walls):.2f} s "
+        f"(runs: {', '.join(f'{w:.2f}' for w in walls)})"
+    )
     data = synthetic(0.0, 0.0, seed=0)
 
     def factory() -> torch.nn.Module:
@@ -55,8 +71,15 @@ def main() -> None:
 
     rows = {}
     for name, opts in (("most", {"warmup": 3}), ("fedavg", {})):
-        res = run_federated(data, factory, most.methods.create(name, **opts), m=5, rounds=100,
-                            local=LocalConfig(lr=0.05), seed=0)
+        res = run_federated(
+            data,
+            factory,
+            most.methods.create(name, **opts),
+            m=5,
+            rounds=100,
+            local=LocalConfig(lr=0.05),
+            seed=0,
+        )
         s = res.seconds
         per_round = (s["total"] - s["eval"]) / res.rounds_done
         rows[name] = (per_round, s, sum(res.pairs_trained) / len(res.pairs_trained))
@@ -65,8 +88,10 @@ def main() -> None:
     for name, (per_round, s, pairs) in rows.items():
         r = 1e3 / 100
         share = (s["transport"] + s["min_norm"]) / (s["total"] - s["eval"])
-        print(f"| {name} | {per_round * 1e3:.1f} | {s['local'] * r:.1f} | {s['cost'] * r:.1f} | "
-              f"{s['transport'] * r:.2f} | {s['min_norm'] * r:.2f} | {share:.1%} | {pairs:.1f} |")
+        print(
+            f"| {name} | {per_round * 1e3:.1f} | {s['local'] * r:.1f} | {s['cost'] * r:.1f} | "
+            f"{s['transport'] * r:.2f} | {s['min_norm'] * r:.2f} | {share:.1%} | {pairs:.1f} |"
+        )
     print(f"MosT round / FedAvg round: {rows['most'][0] / rows['fedavg'][0]:.2f}")
 
 

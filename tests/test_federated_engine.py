@@ -25,8 +25,9 @@ def _factory(data: FederatedDataset):  # type: ignore[no-untyped-def]
 
 def _run(data: FederatedDataset, name: str, rounds: int = 8, **options):  # type: ignore[no-untyped-def]
     method = most.methods.create(name, **options)
-    return run_federated(data, _factory(data), method, m=3, rounds=rounds, local=LocalConfig(epochs=1), seed=0,
-                         eval_every=4)
+    return run_federated(
+        data, _factory(data), method, m=3, rounds=rounds, local=LocalConfig(epochs=1), seed=0, eval_every=4
+    )
 
 
 def test_fedprox_with_mu_zero_is_fedavg(data: FederatedDataset) -> None:
@@ -85,7 +86,10 @@ def test_linear_fast_path_matches_functional_gradients() -> None:
 def test_local_training_of_a_cnn_runs_batched() -> None:
     torch.manual_seed(0)
     flat = FlatModel(SmallCNN(1, 3, (8, 8)))
-    padded = Padded([torch.rand(6, 1, 8, 8), torch.rand(4, 1, 8, 8)], [torch.randint(0, 3, (6,)), torch.randint(0, 3, (4,))])
+    padded = Padded(
+        [torch.rand(6, 1, 8, 8), torch.rand(4, 1, 8, 8)],
+        [torch.randint(0, 3, (6,)), torch.randint(0, 3, (4,))],
+    )
     trainer = PairTrainer(flat, padded, LocalConfig(batch_size=3, epochs=2))
     start = flat.flatten().repeat(2, 1)
     delta, loss = trainer.train(torch.tensor([0, 1]), start, 0, torch.Generator().manual_seed(0))

@@ -19,9 +19,7 @@ def _random_probs(rng: np.random.Generator, m: int, n: int, c: int) -> np.ndarra
 
 def test_two_models_one_sample_by_hand() -> None:
     p, q = [0.5, 0.5], [0.9, 0.1]
-    want = 0.5 * (
-        (0.5 - 0.9) * (math.log(0.5) - math.log(0.9)) + (0.5 - 0.1) * (math.log(0.5) - math.log(0.1))
-    )
+    want = 0.5 * ((0.5 - 0.9) * (math.log(0.5) - math.log(0.9)) + (0.5 - 0.1) * (math.log(0.5) - math.log(0.1)))
     d = prediction_diversity(np.array([[p], [q]]))
     # Tolerance 1e-9: the 1e-12 smoothing added to every probability moves the value by about 1e-12 / 0.1.
     assert abs(d[0, 1] - want) <= 1e-9

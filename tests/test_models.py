@@ -71,9 +71,7 @@ def test_build_model_registry() -> None:
     [(lambda: LogisticRegression(60, 10), (60,)), (lambda: SmallCNN(1, 10, 12), (1, 12, 12))],
     ids=["logistic", "cnn"],
 )
-def test_vmap_over_stacked_parameters_matches_a_loop(
-    make: Callable[[], nn.Module], shape: tuple[int, ...]
-) -> None:
+def test_vmap_over_stacked_parameters_matches_a_loop(make: Callable[[], nn.Module], shape: tuple[int, ...]) -> None:
     torch.manual_seed(0)
     models = [make() for _ in range(3)]
     params, buffers, base = _stacked(models)

@@ -155,9 +155,7 @@ def test_results_json_round_trips_and_converts_numpy(tmp_path: Path) -> None:
     assert read_results(tmp_path) == back  # a directory works too
     assert back.experiment == "syn" and back.metric == "accuracy" and back.higher_is_better is True
     assert back.protocol == {"rounds": 100, "lr": 0.05}
-    assert back.runs[0] == Run(
-        "most", 0, 84.25, 1.5, {"per_client": [0.5, 0.75], "n": 3, "f": 0.5, "t": [1, 2]}
-    )
+    assert back.runs[0] == Run("most", 0, 84.25, 1.5, {"per_client": [0.5, 0.75], "n": 3, "f": 0.5, "t": [1, 2]})
     assert back.runs[1].method == "mgda" and math.isnan(back.runs[1].value)
     # Writing what was read gives the same text: the format is a fixed point.
     assert results_json(back) == text
@@ -206,9 +204,7 @@ def test_every_figure_writes_a_png(tmp_path: Path) -> None:
             {"most": {"worst 20%": 0.6, "worst 40%": 0.7}, "fedavg": {"worst 20%": 0.5, "worst 40%": 0.6}},
             tmp_path / "worst.png",
         ),
-        figures.gamma_dynamics(
-            np.linspace(0, 0.75, t), [None, *np.geomspace(1, 1e-4, t - 1)], tmp_path / "g.png"
-        ),
+        figures.gamma_dynamics(np.linspace(0, 0.75, t), [None, *np.geomspace(1, 1e-4, t - 1)], tmp_path / "g.png"),
         figures.assignment_bands(rng.dirichlet(np.ones(m), size=t), tmp_path / "bands.png"),
         figures.pareto_front(
             {"most": rng.uniform(0, 1, (m, 2)), "linear": rng.uniform(0, 1, (m, 2))},

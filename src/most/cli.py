@@ -22,8 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads (default 1: the models are small and "
-        "multi-threaded indexing was measured 3-4x slower on 2 shared cores)"
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: the models are small and "
+        "multi-threaded indexing was measured 3-4x slower on 2 shared cores)",
     )
     sub.add_parser("list", help="list experiments and methods")
     return p
@@ -39,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         exp = experiments.get(args.experiment)
-        chosen = [s.strip() for s in args.methods.split(",") if s.strip()] if args.methods else list(exp.default_methods)
+        chosen = (
+            [s.strip() for s in args.methods.split(",") if s.strip()] if args.methods else list(exp.default_methods)
+        )
         unknown = [c for c in chosen if c not in methods.available()]
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}; available: {', '.join(methods.available())}")
@@ -54,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out if args.out is not None else Path("runs") / args.experiment
     out.mkdir(parents=True, exist_ok=True)
     result = exp.run(
-        methods=chosen, seeds=args.seeds, quick=args.quick, out_dir=out, lr=args.lr, progress=not args.no_progress
+        methods=chosen,
+        seeds=args.seeds,
+        quick=args.quick,
+        out_dir=out,
+        lr=args.lr,
+        progress=not args.no_progress,
     )
     from most.reports.results import write_results
     from most.reports.tables import markdown_table, write_markdown

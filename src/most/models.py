@@ -47,9 +47,7 @@ class SmallCNN(nn.Module):
     Output (B, classes).
     """
 
-    def __init__(
-        self, in_channels: int = 1, classes: int = 10, image_size: int | tuple[int, int] = 28
-    ) -> None:
+    def __init__(self, in_channels: int = 1, classes: int = 10, image_size: int | tuple[int, int] = 28) -> None:
         super().__init__()
         h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
         if h < POOL * POOL or w < POOL * POOL:

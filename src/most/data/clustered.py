@@ -32,7 +32,13 @@ class Clustered:
 
 
 def clustered(
-    clusters: int = 5, per_cluster: int = 12, dim: int = 8, *, spread: float = 4.0, noise: float = 0.3, seed: int = 0
+    clusters: int = 5,
+    per_cluster: int = 12,
+    dim: int = 8,
+    *,
+    spread: float = 4.0,
+    noise: float = 0.3,
+    seed: int = 0,
 ) -> Clustered:
     """``clusters`` × ``per_cluster`` quadratic objectives in ``dim`` dimensions (defaults: 5 × 12 in 8-D).
 

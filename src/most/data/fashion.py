@@ -94,9 +94,7 @@ def read_idx(path: str | Path, *, expected_magic: int | None = None) -> np.ndarr
     dtype = IDX_DTYPES[type_code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(
-            f"{p}: header shape {shape} needs {expected} data bytes, file has {len(raw) - header}"
-        )
+        raise ValueError(f"{p}: header shape {shape} needs {expected} data bytes, file has {len(raw) - header}")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
@@ -171,9 +169,7 @@ def fashion_federated(
         how = f"{shards_per_client} label-sorted shards per client"
     if per_client_cap is not None:
         cap_rng = np.random.default_rng(cap_ss)
-        parts = [
-            p if p.size <= per_client_cap else cap_rng.choice(p, per_client_cap, replace=False) for p in parts
-        ]
+        parts = [p if p.size <= per_client_cap else cap_rng.choice(p, per_client_cap, replace=False) for p in parts]
 
     split_seeds = np.random.default_rng(split_ss).integers(0, 2**62, size=clients)
     out = []

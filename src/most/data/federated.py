@@ -88,9 +88,7 @@ class FederatedDataset:
                         f"expected {tuple(self.input_shape)}"
                     )
                 if len(split) and (int(split.y.min()) < 0 or int(split.y.max()) >= self.num_classes):
-                    raise ValueError(
-                        f"{self.name}: client {label} {part} labels fall outside [0, {self.num_classes})"
-                    )
+                    raise ValueError(f"{self.name}: client {label} {part} labels fall outside [0, {self.num_classes})")
 
     @property
     def n_clients(self) -> int:
@@ -193,9 +191,7 @@ def split_client(
         ValueError: when N < 3 (some part would be empty), naming the client, or when x and y disagree on N.
     """
     if len(ratios) != 3:
-        raise ValueError(
-            f"client {name}: ratios must have three entries (train, val, test), got {tuple(ratios)}"
-        )
+        raise ValueError(f"client {name}: ratios must have three entries (train, val, test), got {tuple(ratios)}")
     if y.ndim != 1 or x.ndim < 1 or x.shape[0] != y.shape[0]:
         raise ValueError(f"client {name}: x has shape {tuple(x.shape)} but y has shape {tuple(y.shape)}")
     n = int(y.shape[0])
@@ -302,14 +298,10 @@ def shard_partition(
     if y.ndim != 1:
         raise ValueError(f"labels must be 1-D (N,), got shape {y.shape}")
     if n_clients < 1 or shards_per_client < 1:
-        raise ValueError(
-            f"n_clients and shards_per_client must be >= 1, got {n_clients}, {shards_per_client}"
-        )
+        raise ValueError(f"n_clients and shards_per_client must be >= 1, got {n_clients}, {shards_per_client}")
     n_shards = n_clients * shards_per_client
     if n_shards > y.size:
-        raise ValueError(
-            f"{n_shards} shards ({n_clients} clients x {shards_per_client}) exceed {y.size} samples"
-        )
+        raise ValueError(f"{n_shards} shards ({n_clients} clients x {shards_per_client}) exceed {y.size} samples")
     shuffled = rng.permutation(y.size)
     ordered = shuffled[np.argsort(y[shuffled], kind="stable")]
     shards = np.array_split(ordered, n_shards)

@@ -66,8 +66,7 @@ def _read_part(folder: Path) -> dict[str, dict[str, Any]]:
             record = data[user]
             if len(record["x"]) != count or len(record["y"]) != count:
                 raise ValueError(
-                    f"{f}: user {user} declares {count} samples but has {len(record['x'])} x and "
-                    f"{len(record['y'])} y"
+                    f"{f}: user {user} declares {count} samples but has {len(record['x'])} x and {len(record['y'])} y"
                 )
             if user in users:
                 users[user]["x"].extend(record["x"])
@@ -82,9 +81,7 @@ def _to_split(record: Mapping[str, Any], image_shape: tuple[int, ...], user: str
     y = np.asarray(record["y"], dtype=np.int64)
     width = int(np.prod(image_shape))
     if x.ndim != 2 or x.shape[1] != width:
-        raise ValueError(
-            f"user {user} {part}: x has shape {x.shape}, expected (N, {width}) for {image_shape}"
-        )
+        raise ValueError(f"user {user} {part}: x has shape {x.shape}, expected (N, {width}) for {image_shape}")
     return Split(torch.from_numpy(x.reshape((-1, *image_shape))), torch.from_numpy(y))
 
 
@@ -116,9 +113,7 @@ def load_leaf(
     """
     root = Path(path)
     if not (root / "train").is_dir() or not (root / "test").is_dir():
-        raise FileNotFoundError(
-            f"{root}: expected a LEAF data folder with train/ and test/ subfolders. {_LEAF_HELP}"
-        )
+        raise FileNotFoundError(f"{root}: expected a LEAF data folder with train/ and test/ subfolders. {_LEAF_HELP}")
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     if max_clients is not None and max_clients < 1:
@@ -150,9 +145,7 @@ def load_leaf(
         )
     if not clients:
         raise ValueError(f"{root}: no LEAF user has both >= 2 training samples and test data")
-    label = (
-        root.resolve().parent.name if root.name == "data" else root.name
-    )  # leaf/data/femnist/data -> femnist
+    label = root.resolve().parent.name if root.name == "data" else root.name  # leaf/data/femnist/data -> femnist
     return FederatedDataset(
         name=f"leaf({label})",
         clients=clients,

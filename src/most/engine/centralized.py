@@ -129,8 +129,15 @@ def fit(
 
     def save(step: int) -> None:
         if ckpt is not None:
-            payload = {"method": algo.name, "seed": seed, "solutions": thetas, "step": step, "history": history,
-                       "method_state": algo.state_dict(), "generator": gen.get_state()}
+            payload = {
+                "method": algo.name,
+                "seed": seed,
+                "solutions": thetas,
+                "step": step,
+                "history": history,
+                "method_state": algo.state_dict(),
+                "generator": gen.get_state(),
+            }
             _save(ckpt, payload)
 
     show = progress if progress is not None else (steps >= 100 and sys.stderr.isatty())

@@ -109,8 +109,9 @@ def _check(values: torch.Tensor, what: str, pairs: tuple[np.ndarray, np.ndarray]
     bad = ~torch.isfinite(values.reshape(values.shape[0], -1)).all(dim=1)
     if bool(bad.any()):
         k = int(torch.nonzero(bad)[0])
-        raise FederatedRunError(f"{what} of client {int(pairs[0][k])}, model {int(pairs[1][k])} is not finite "
-                                f"in round {round_}")
+        raise FederatedRunError(
+            f"{what} of client {int(pairs[0][k])}, model {int(pairs[1][k])} is not finite in round {round_}"
+        )
 
 
 def run_federated(
@@ -171,6 +172,7 @@ def run_federated(
         va, ta = v_acc.numpy(), t_acc.numpy()
         selected = va.argmax(axis=1)
         valid = test.mask.bool()
+        assert probs is not None
         p = probs[:, valid].numpy()  # (m, samples, C)
         div = np.zeros((m, m))
         for a in range(m):
@@ -185,8 +187,9 @@ def run_federated(
         t0 = time.perf_counter()
         if cost == "local":
             ci_all, mj_all = np.nonzero(np.ones((n, m), dtype=bool))
-            delta_all, loss_all = trainer.train(torch.as_tensor(ci_all), thetas[torch.as_tensor(mj_all)], t, gen,
-                                                prox_mu=prox)
+            delta_all, loss_all = trainer.train(
+                torch.as_tensor(ci_all), thetas[torch.as_tensor(mj_all)], t, gen, prox_mu=prox
+            )
             C = loss_all.numpy().astype(np.float64).reshape(n, m)
             secs["local"] += time.perf_counter() - t0
         else:
@@ -199,7 +202,9 @@ def run_federated(
         if res.train_loss and mean_best > divergence_factor * max(res.train_loss[0], 1e-12):
             raise FederatedRunError(
                 f"{method.name} diverged in round {t}: mean best training loss {mean_best:.3g} "
-                f"(round 0: {res.train_loss[0]:.3g}); lower the learning rate", res)
+                f"(round 0: {res.train_loss[0]:.3g}); lower the learning rate",
+                res,
+            )
         t0 = time.perf_counter()
         W = np.asarray(method.weights(C, t), dtype=np.float64)
         secs["transport"] += time.perf_counter() - t0
@@ -240,4 +245,3 @@ def run_federated(
     secs["total"] = time.perf_counter() - start_all
     res.seconds = secs
     return res
-

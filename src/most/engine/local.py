@@ -159,7 +159,12 @@ class PairTrainer:
         return torch.cat([gW.reshape(gW.shape[0], -1), gb], dim=1), loss
 
     def gradients(
-        self, thetas: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, with_loss: bool = True
+        self,
+        thetas: torch.Tensor,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        mask: torch.Tensor,
+        with_loss: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Minibatch gradients (P, d) and, when asked, losses (P,) for P parameter vectors on P batches."""
         if self.model.linear:
@@ -210,7 +215,10 @@ class PairTrainer:
             keys = torch.rand(P, width, generator=generator)
             keys[positions[None, :] >= counts[:, None]] = math.inf  # padding sorts last
             order = keys.argsort(dim=1)
-            xs, ys = self.data.x[rows, order], self.data.y[rows, order]  # one gather per epoch; batches are views
+            xs, ys = (
+                self.data.x[rows, order],
+                self.data.y[rows, order],
+            )  # one gather per epoch; batches are views
             for s in range(max_steps):
                 lo, hi = s * B, min((s + 1) * B, width)
                 valid = (positions[None, lo:hi] < counts[:, None]).to(theta.dtype)  # (P, b)

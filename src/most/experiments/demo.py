@@ -40,9 +40,7 @@ class ClusteredDemo(Experiment):
             for name in methods:
                 t0 = time.perf_counter()
                 res = most.fit(problem, init, method=name, steps=steps, lr=rate, seed=seed, progress=progress)
-                runs.append(
-                    Run(name, seed, res.worst_loss(), time.perf_counter() - t0, {"mean_loss": res.mean_loss()})
-                )
+                runs.append(Run(name, seed, res.worst_loss(), time.perf_counter() - t0, {"mean_loss": res.mean_loss()}))
         return ExperimentResult(self.name, self.metric, False, runs, {"steps": steps, "lr": rate, "m": 5})
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -35,7 +34,9 @@ LR_GRID = (0.005, 0.01, 0.05, 0.1)
 DATA_SEED = 0
 """The data are drawn once (seed 0); seeds vary the initialisations, shuffles and methods' randomness."""
 FL_METHODS = ("most", "mgda", "linearization", "fedavg", "fedprox", "fedmgda+", "ifca", "most-no-reg")
-METHOD_OPTIONS: dict[str, dict[str, Any]] = {name: {"warmup": 3} for name in registry.available() if name.startswith("most")}
+METHOD_OPTIONS: dict[str, dict[str, Any]] = {
+    name: {"warmup": 3} for name in registry.available() if name.startswith("most")
+}
 """The paper's federated runs start with 3 rounds of FedAvg for every model before Γ is used (DESIGN.md §2b)."""
 
 
@@ -80,8 +81,15 @@ class FederatedExperiment(Experiment):
         local = LocalConfig(**{**proto.local.__dict__, "lr": lr})
         try:
             res = run_federated(
-                data, self.model(data), algo, m=proto.m, rounds=proto.rounds, local=local, seed=seed,
-                eval_every=proto.eval_every, progress=progress,
+                data,
+                self.model(data),
+                algo,
+                m=proto.m,
+                rounds=proto.rounds,
+                local=local,
+                seed=seed,
+                eval_every=proto.eval_every,
+                progress=progress,
             )
             return res, None
         except FederatedRunError as exc:  # report and keep what the run had (the table marks it failed)
@@ -117,9 +125,14 @@ class FederatedExperiment(Experiment):
                     seconds = time.perf_counter() - t0
                 runs.append(self._record(method, seed, res, error, seconds, chosen_lr[method]))
         protocol = {
-            "rounds": proto.rounds, "local": proto.local.__dict__, "m": proto.m, "quick": quick,
-            "lr": chosen_lr, "lr_grid": list(proto.sweep) if lr is None else None,
-            "clients": data.n_clients, "data_seed": DATA_SEED,
+            "rounds": proto.rounds,
+            "local": proto.local.__dict__,
+            "m": proto.m,
+            "quick": quick,
+            "lr": chosen_lr,
+            "lr_grid": list(proto.sweep) if lr is None else None,
+            "clients": data.n_clients,
+            "data_seed": DATA_SEED,
         }
         return ExperimentResult(self.name, self.metric, True, runs, protocol)
 
@@ -170,8 +183,9 @@ class FederatedExperiment(Experiment):
                 "weights_kl": [None if not np.isfinite(k) else k for k in res.weights_kl],
             },
             "diversity_matrix": ev.diversity.tolist(),
-            "shares": assignment_shares(np.stack([e.selected for e in res.evaluations]), ev.diversity.shape[0])
-            .tolist(),
+            "shares": assignment_shares(
+                np.stack([e.selected for e in res.evaluations]), ev.diversity.shape[0]
+            ).tolist(),
             "time_split": res.seconds,
             "rounds_done": res.rounds_done,
         }
@@ -190,33 +204,38 @@ class FederatedExperiment(Experiment):
         if not first:
             return []
         paths = [
-            fig.per_client_accuracy({k: v["client_acc"] for k, v in first.items()}, out_dir / "per_client_accuracy.png"),
+            fig.per_client_accuracy(
+                {k: v["client_acc"] for k, v in first.items()}, out_dir / "per_client_accuracy.png"
+            ),
             fig.curves(
                 {
                     k: {
                         "training loss": np.asarray(v["curves"]["train_loss"]),
                         "test accuracy (%)": np.interp(
                             np.arange(1, len(v["curves"]["train_loss"]) + 1),
-                            v["curves"]["round"], v["curves"]["test_acc"],
+                            v["curves"]["round"],
+                            v["curves"]["test_acc"],
                         ),
                     }
                     for k, v in first.items()
                 },
                 out_dir / "curves.png",
             ),
-            fig.diversity_heatmap({k: np.asarray(v["diversity_matrix"]) for k, v in first.items()},
-                                  out_dir / "diversity.png"),
+            fig.diversity_heatmap(
+                {k: np.asarray(v["diversity_matrix"]) for k, v in first.items()}, out_dir / "diversity.png"
+            ),
             fig.worst_k_bars(
-                {k: {g: v[g] for g in ("worst 20%", "worst 40%", "worst 60%", "worst 80%") if g in v}
-                 for k, v in first.items()},
+                {
+                    k: {g: v[g] for g in ("worst 20%", "worst 40%", "worst 60%", "worst 80%") if g in v}
+                    for k, v in first.items()
+                },
                 out_dir / "worst_k.png",
             ),
         ]
         for name, v in first.items():
             if name.startswith("most"):
                 kl = np.asarray([np.nan if k is None else k for k in v["curves"]["weights_kl"]], dtype=float)
-                paths.append(fig.gamma_dynamics(np.asarray(v["curves"]["sparsity"]), kl,
-                                                out_dir / f"gamma_{name}.png"))
+                paths.append(fig.gamma_dynamics(np.asarray(v["curves"]["sparsity"]), kl, out_dir / f"gamma_{name}.png"))
             paths.append(fig.assignment_bands(np.asarray(v["shares"]), out_dir / f"assignment_{name}.png"))
         return paths
 
@@ -273,23 +292,36 @@ SYN_QUICK = Protocol(rounds=20, local=LocalConfig(epochs=2), eval_every=5, sweep
 IMG_FULL = Protocol(rounds=100, local=LocalConfig(epochs=1, batch_size=20), sweep=(0.05, 0.1))
 IMG_QUICK = Protocol(rounds=5, local=LocalConfig(epochs=1), eval_every=5, sweep=(0.05,))
 
+
+def _syn_experiment(ab: float) -> Callable[[], Experiment]:
+    def make() -> Experiment:
+        summary = f"FedProx Synthetic({ab}, {ab}): 30 clients × 100 samples, logistic regression"
+        return FederatedExperiment(f"fl-syn-{ab}", _synthetic(ab), _logistic, summary, SYN_FULL, SYN_QUICK)
+
+    return make
+
+
 for _ab in (0.0, 0.5, 1.0):
-    register(
-        f"fl-syn-{_ab}",
-        lambda ab=_ab: FederatedExperiment(
-            f"fl-syn-{ab}", _synthetic(ab), _logistic,
-            f"FedProx Synthetic({ab}, {ab}): 30 clients × 100 samples, logistic regression", SYN_FULL, SYN_QUICK,
-        ),
-    )
+    register(f"fl-syn-{_ab}", _syn_experiment(_ab))
 register(
     "fl-fashion",
     lambda: FederatedExperiment(
-        "fl-fashion", _fashion, _cnn, "Fashion-MNIST (Debian package), Dirichlet label skew, CNN", IMG_FULL, IMG_QUICK
+        "fl-fashion",
+        _fashion,
+        _cnn,
+        "Fashion-MNIST (Debian package), Dirichlet label skew, CNN",
+        IMG_FULL,
+        IMG_QUICK,
     ),
 )
 register(
     "fl-femnist",
     lambda: FederatedExperiment(
-        "fl-femnist", _femnist, _cnn, "FEMNIST from a local LEAF folder ($MOST_FEMNIST_DIR), CNN", IMG_FULL, IMG_QUICK
+        "fl-femnist",
+        _femnist,
+        _cnn,
+        "FEMNIST from a local LEAF folder ($MOST_FEMNIST_DIR), CNN",
+        IMG_FULL,
+        IMG_QUICK,
     ),
 )

@@ -94,7 +94,7 @@ class Method(ABC):
         """Everything needed to resume (random preferences, the previous plan): numpy arrays and numbers."""
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027  (stateless methods need nothing)
         """Inverse of :meth:`state_dict`."""
 
     # -- the combination rule ----------------------------------------------------------------------------------
@@ -115,13 +115,15 @@ class Method(ABC):
         )
 
     def directions(
-        self, thetas: torch.Tensor, losses: np.ndarray, jacobians: torch.Tensor, weights: np.ndarray
+        self, thetas: torch.Tensor, losses: np.ndarray, jacobians: Any, weights: np.ndarray
     ) -> tuple[torch.Tensor, list[np.ndarray], float]:
         """Directions D (m, d) for all solutions at once (θ ← θ − η D[j]), the λ (n,) per solution, min-norm seconds.
 
-        Shapes: ``thetas`` (m, d), ``losses`` (n, m), ``jacobians`` (m, n, d), ``weights`` (n, m). The default
-        treats solutions independently through :meth:`direction` on each one's active objectives; methods whose
-        solutions interact (SVGD) or whose direction needs the losses (EPO, PMTL) override this.
+        Shapes: ``thetas`` (m, d), ``losses`` (n, m), ``jacobians`` (m, n, d) — a tensor, or any object whose
+        ``jacobians[j, idx]`` gives the (len(idx), d) vectors (the federated engine's trained pairs), ``weights``
+        (n, m). The default treats solutions independently through :meth:`direction` on each one's active
+        objectives; methods whose solutions interact (SVGD) or whose direction needs the losses (EPO, PMTL)
+        override this.
         """
         n, m = weights.shape
         active = self.active(weights)

@@ -97,9 +97,7 @@ class FedMgdaPlus(Method):
             U = V / norms[:, None]
             t0 = time.perf_counter()
             G = (U @ U.T).to(torch.float64).numpy()
-            lam = qpsolvers.solve_qp(
-                2 * G, np.zeros(n), A=np.ones((1, n)), b=np.ones(1), lb=lb, ub=ub, solver="piqp"
-            )
+            lam = qpsolvers.solve_qp(2 * G, np.zeros(n), A=np.ones((1, n)), b=np.ones(1), lb=lb, ub=ub, solver="piqp")
             if lam is None:  # infeasible box cannot happen (p is inside it); a backend failure falls back to p
                 lam = p
             lam = np.clip(lam, 0, None)

@@ -29,9 +29,7 @@ def _scores(x: object, name: str) -> np.ndarray:
     """Return ``x`` as a finite float64 (n, m) array with m >= 1, or raise ``ValueError`` naming ``name``."""
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] < 1:
-        raise ValueError(
-            f"{name} must be a 2-D (n objectives, m models) array with m >= 1, got shape {a.shape}"
-        )
+        raise ValueError(f"{name} must be a 2-D (n objectives, m models) array with m >= 1, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         i, j = np.argwhere(~np.isfinite(a))[0]
         raise ValueError(f"{name}[{i}, {j}] = {a[i, j]} (objective {i}, model {j}) is not finite")
@@ -66,9 +64,7 @@ def select_models(val_scores: npt.ArrayLike, higher_is_better: bool = True) -> n
     return idx.astype(np.int64)
 
 
-def best_of_m(
-    val_scores: npt.ArrayLike, test_scores: npt.ArrayLike, higher_is_better: bool = True
-) -> np.ndarray:
+def best_of_m(val_scores: npt.ArrayLike, test_scores: npt.ArrayLike, higher_is_better: bool = True) -> np.ndarray:
     r"""Test score of each objective's model selected on validation: :math:`a_i = S^{test}_{i \hat{j}_i}`.
 
     Args:
@@ -82,9 +78,7 @@ def best_of_m(
     test = _scores(test_scores, "test_scores")
     val = _scores(val_scores, "val_scores")
     if val.shape != test.shape:
-        raise ValueError(
-            f"val_scores {val.shape} and test_scores {test.shape} must have the same (n, m) shape"
-        )
+        raise ValueError(f"val_scores {val.shape} and test_scores {test.shape} must have the same (n, m) shape")
     idx = select_models(val, higher_is_better)
     return test[np.arange(test.shape[0]), idx]
 

@@ -32,9 +32,7 @@ def prediction_diversity(probs: npt.ArrayLike) -> np.ndarray:
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 3 or min(p.shape) < 1:
-        raise ValueError(
-            f"probs must be a (m models, N samples, C classes) array with no empty axis, got {p.shape}"
-        )
+        raise ValueError(f"probs must be a (m models, N samples, C classes) array with no empty axis, got {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
         a, s, c = np.argwhere(~np.isfinite(p) | (p < 0))[0]
         raise ValueError(f"probs[{a}, {s}, {c}] = {p[a, s, c]} is not a finite non-negative probability")

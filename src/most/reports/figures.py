@@ -253,9 +253,7 @@ def pareto_front(
     for ax, (method, a) in zip(axes, pts.items(), strict=True):
         if ref is not None:
             ax.scatter(ref[:, 0], ref[:, 1], s=4, color="tab:red", label="Pareto front")
-        ax.scatter(
-            a[:, 0], a[:, 1], s=28, color="tab:blue", edgecolors="black", linewidths=0.5, label="solutions"
-        )
+        ax.scatter(a[:, 0], a[:, 1], s=28, color="tab:blue", edgecolors="black", linewidths=0.5, label="solutions")
         ax.set_xlabel(labels[0])
         ax.set_ylabel(labels[1])
         ax.set_title(method)

@@ -44,9 +44,7 @@ def _check_extra(result: ExperimentResult) -> None:
     for k, run in enumerate(result.runs):
         clash = sorted(set(run.extra) & set(RUN_FIELDS))
         if clash:
-            raise ValueError(
-                f"runs[{k}] ({run.method}, seed {run.seed}): extra keys {clash} clash with run fields"
-            )
+            raise ValueError(f"runs[{k}] ({run.method}, seed {run.seed}): extra keys {clash} clash with run fields")
 
 
 def results_json(result: ExperimentResult) -> str:

@@ -136,9 +136,7 @@ def _extra_values(runs: Sequence[Run], key: str) -> list[float]:
         v = run.extra[key]
         if isinstance(v, bool) or not isinstance(v, Real):
             what = type(v).__name__
-            raise ValueError(
-                f"extra column {key!r}: run ({run.method}, seed {run.seed}) holds a {what}, not a number"
-            )
+            raise ValueError(f"extra column {key!r}: run ({run.method}, seed {run.seed}) holds a {what}, not a number")
         out.append(float(v))
     return out
 
@@ -217,9 +215,7 @@ def comparison_table(results: Sequence[ExperimentResult], *, decimals: int = 2) 
         cells = [res.experiment] + ([res.metric] if show_metric else [])
         for k, method in enumerate(methods):
             row = rows.get(method)
-            cells.append(
-                MISSING if row is None else format_mean_std(row.mean, row.std, decimals, bold=k in bold)
-            )
+            cells.append(MISSING if row is None else format_mean_std(row.mean, row.std, decimals, bold=k in bold))
         body.append(cells)
     return _table(header, body)
 
@@ -241,11 +237,7 @@ def markdown_report(
     ]
     if result.protocol:
         lines += [f"Protocol: `{json.dumps(result.protocol, sort_keys=True, default=jsonable)}`", ""]
-    return (
-        "\n".join(lines)
-        + "\n"
-        + markdown_table(result, extra_columns=extra, decimals=decimals, ratio_to=ratio_to)
-    )
+    return "\n".join(lines) + "\n" + markdown_table(result, extra_columns=extra, decimals=decimals, ratio_to=ratio_to)
 
 
 def write_markdown(
@@ -268,7 +260,5 @@ def write_markdown(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / MARKDOWN_FILE
-    path.write_text(
-        markdown_report(result, extra=extra, decimals=decimals, ratio_to=ratio_to), encoding="utf-8"
-    )
+    path.write_text(markdown_report(result, extra=extra, decimals=decimals, ratio_to=ratio_to), encoding="utf-8")
     return path

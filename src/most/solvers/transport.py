@@ -305,11 +305,11 @@ def diversity(plan: ArrayLike) -> float:
     return float(to_numpy64(plan, "plan").max(axis=1).sum())
 
 
-def _row_argmax_indicator(plan: np.ndarray) -> np.ndarray:
-    """(n, m) one-hot of each row's argmax: a supergradient of D (so −τ times it is one of τR)."""
-    E = np.zeros_like(plan)
-    E[np.arange(plan.shape[0]), plan.argmax(axis=1)] = 1.0
-    return E
+def _linearised(M: np.ndarray, tau: float, plan: np.ndarray) -> np.ndarray:
+    """M − τ E(plan), E the (n, m) one-hot of each row's argmax: a supergradient of D, so −τE is one of τR."""
+    out = M.copy()
+    out[np.arange(M.shape[0]), plan.argmax(axis=1)] -= tau
+    return out
 
 
 def _regularised(
@@ -324,21 +324,22 @@ def _regularised(
     Because F is concave, :math:`F(Y) \le F(X) + \langle M - \tau E(X), Y - X\rangle` with E the row-argmax
     indicator, so replacing X by the LP solution Y of the linearised cost never increases F (full steps, no line
     search: POT's ``ot.optim.cg`` line search assumes a convex objective). It stops at a fixed point (finitely many
-    vertices). Two starts: the τ = 0 plan — which guarantees D(Γ_τ) ≥ D(Γ_0) — and, when ``init`` (a previous plan)
-    is given, the plan linearised at its argmax pattern (the warm start). The better F wins.
+    vertices). Two starts: the τ = 0 plan — which guarantees D(Γ_τ) ≥ D(Γ_0) when the linear solver is exact,
+    since F(Γ_τ) ≤ F(Γ_0) and ⟨Γ_τ, M⟩ ≥ ⟨Γ_0, M⟩ — and, when ``init`` (a previous plan) is given, the plan
+    linearised at its argmax pattern (the warm start). The better F wins.
     """
 
     def objective(G: np.ndarray) -> float:
-        return float((G * M).sum() - tau * G.max(axis=1).sum())
+        return float(np.vdot(G, M)) - tau * float(G.max(axis=1).sum())
 
     starts = [linear(M)]
     if init is not None:
-        starts.append(linear(M - tau * _row_argmax_indicator(init)))
+        starts.append(linear(_linearised(M, tau, init)))
     best, best_f = starts[0], math.inf
     for G in starts:
         f = objective(G)
         for _ in range(max_rounds):
-            cand = linear(M - tau * _row_argmax_indicator(G))
+            cand = linear(_linearised(M, tau, G))
             fc = objective(cand)
             if fc >= f - 1e-15 * max(1.0, abs(f)):
                 break
