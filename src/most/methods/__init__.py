@@ -11,8 +11,12 @@ from typing import Any
 
 from most.methods.base import Direction, Method, MethodConfig, combine
 from most.methods.baselines import Linearization, Mgda, PreferenceConfig, WeightedMgda
+from most.methods.epo import Epo
 from most.methods.fed import FedAvg, FedMgdaPlus, FedProx, Ifca
 from most.methods.most import Most, MostConfig, MostE, MostEConfig
+from most.methods.pmtl import Pmtl
+from most.methods.stch import Stch
+from most.methods.svgd import Svgd
 
 _REGISTRY: dict[str, tuple[type[Method], dict[str, Any], str]] = {}
 
@@ -63,6 +67,11 @@ register("most-m-soft", Most, {"marginals": "columns-soft"}, "MosT-M soft: softm
 register("most-no-cl", Most, {"curriculum": False}, "MosT without the curriculum (uniform marginals)")
 register("most-no-reg", Most, {"tau": 0.0}, "MosT without the diversity regulariser R(Γ)")
 register("most-l", Most, {"combine": "mean"}, "MosT-L: Γ-weighted average of gradients instead of MGDA")
+# few-objective baselines (issue 3)
+register("epo", Epo)
+register("svgd", Svgd)
+register("pmtl", Pmtl)
+register("stch-set", Stch)
 register("fedavg", FedAvg)
 register("fedprox", FedProx)
 register("fedmgda+", FedMgdaPlus)

@@ -26,14 +26,15 @@ class MethodConfig:
     """Options every method has.
 
     Attributes:
-        prune_tol: objective i is active for solution j when W_ij > prune_tol · max_i W_ij. Exact zeros are always
-            inactive: a zero-weighted vector would put the origin in the min-norm hull and stall the model.
+        prune_tol: objective i takes part in solution j's step when W_ij > 0 and W_ij ≥ prune_tol · max_k W_kj
+            (relative to j's largest weight). Zeros are always out: a zero-weighted vector puts the origin in the
+            min-norm hull and stalls the model.
         mgda_subset: coordinates (indices into the flat parameter vector) on which the min-norm λ is computed —
             e.g. the last layer; the direction still uses the full vectors. ``None``: all coordinates.
         min_norm_tol: relative duality gap the min-norm solver must certify (see :mod:`most.solvers.min_norm`).
     """
 
-    prune_tol: float = 1e-3
+    prune_tol: float = 0.0
     mgda_subset: tuple[int, ...] | None = None
     min_norm_tol: float = DEFAULT_TOL
 
@@ -101,7 +102,7 @@ class Method(ABC):
     def active(self, weights: np.ndarray) -> np.ndarray:
         """(n, m) boolean mask of objectives that enter each solution's direction (see ``prune_tol``)."""
         colmax = weights.max(axis=0, keepdims=True)
-        return (weights > 0) & (weights > self.config.prune_tol * colmax)
+        return (weights > 0) & (weights >= self.config.prune_tol * colmax)
 
     def direction(self, vectors: torch.Tensor, weights: np.ndarray) -> Direction:
         """Combine k active vectors (k, d) with their weights (k,) into one direction; see :func:`combine`."""

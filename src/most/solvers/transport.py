@@ -78,6 +78,8 @@ BOUNDARY_FRACTION = 0.1
 """Fraction of rows (the most nearly tied) first handed to the network simplex in the decomposition."""
 SLACK_TOL = 1e-12
 """Reduced-cost slack, relative to max |C|, under which complementary slackness counts as met."""
+_TINY = 1e-300
+"""Floor for divisors and logarithms in the scaling loops (zero-mass rows/columns are removed before them)."""
 
 
 def _normalised(M: np.ndarray) -> np.ndarray:
@@ -204,21 +206,48 @@ def _emd_duals(
     return plan, v
 
 
+def _sweeps(
+    Q: np.ndarray, a: np.ndarray, b: np.ndarray, v: np.ndarray, max_sweeps: int, row_tol: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sinkhorn sweeps on a kernel stored transposed, Q (m, n): returns (u (n,), v (m,), row error ‖Γ1 − a‖₁).
+
+    The plan is diag(v) Q diag(u) in that layout; each sweep fits the rows (u) then the columns (v), so columns
+    are exact on return. Stops after ``max_sweeps`` or once the row error is at most ``row_tol``. Products use
+    ``einsum`` rather than BLAS: on a busy 2-core machine OpenBLAS's threads turn a 1 ms product into 10 ms.
+    """
+    r = np.einsum("j,ji->i", v, Q)
+    u = a / np.maximum(r, _TINY)
+    row_err = math.inf
+    for _ in range(max(max_sweeps, 1)):
+        u = a / np.maximum(r, _TINY)
+        v = b / np.maximum(np.einsum("ji,i->j", Q, u), _TINY)
+        r = np.einsum("j,ji->i", v, Q)
+        row_err = float(np.abs(u * r - a).sum())
+        if row_err <= row_tol:
+            break
+    return u, v, row_err
+
+
 def sinkhorn(
     a: np.ndarray, b: np.ndarray, M: np.ndarray, *, reg: float = 0.01, max_iter: int = 10_000, tol: float = 1e-9
 ) -> np.ndarray:
-    """Entropic OT (POT's Sinkhorn) on the cost rescaled to [0, 1]; ``reg`` is relative to that range.
+    r"""Entropic OT :math:`\min \langle\Gamma,\hat C\rangle - \text{reg}\,H(\Gamma)` on the cost rescaled to [0, 1].
 
-    Stops when the row-marginal error is below ``tol`` (columns are exact after the last update). Its bias is
-    fixed by ``reg``: ⟨Γ, Ĉ⟩ − OT(Ĉ) ≤ reg · log min(n, m) on the rescaled cost Ĉ.
+    Sinkhorn–Knopp sweeps (ours, on the transposed kernel — 2–3× faster than POT's loop for n ≫ m and free of
+    BLAS threading stalls) until the row-marginal error ‖Γ1 − α‖₁ ≤ ``tol`` (columns are exact after each sweep).
+    Its bias is fixed by ``reg``: ⟨Γ, Ĉ⟩ − OT(Ĉ) ≤ reg · log min(n, m). When exp(−Ĉ/reg) underflows (reg below
+    ~1/700) POT's log-domain Sinkhorn is used instead.
     """
-    Mn = _normalised(M)
-    plan = np.asarray(ot.sinkhorn(a, b, Mn, reg, numItermax=max_iter, stopThr=tol), dtype=np.float64)
-    if not np.all(np.isfinite(plan)):  # exp(-M/reg) underflowed: the log-domain version is slower but stable
-        plan = np.asarray(
-            ot.sinkhorn(a, b, Mn, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol), dtype=np.float64
+    MnT = np.ascontiguousarray(_normalised(M).T)
+    if reg < 1.0 / 700.0:
+        return np.asarray(
+            ot.sinkhorn(a, b, MnT.T, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol), dtype=np.float64
         )
-    return plan
+    Q = np.exp(-MnT / reg)
+    u, v, _ = _sweeps(Q, a, b, np.ones_like(b), max_iter, tol)
+    Q *= u[None, :]
+    Q *= v[:, None]
+    return np.ascontiguousarray(Q.T)
 
 
 def round_to_marginals(plan: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -236,7 +265,12 @@ def round_to_marginals(plan: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nda
     err_c = np.maximum(b - out.sum(axis=0), 0.0)
     total = float(err_c.sum())
     if total > 0:
-        out += np.outer(err_r, err_c / total)
+        w = err_c / total
+        if out.shape[0] <= 64:  # few long rows (the transposed layout): no (n, m) temporary
+            for i in np.flatnonzero(err_r):
+                out[i] += err_r[i] * w
+        else:
+            out += np.outer(err_r, w)
     return out
 
 
@@ -247,53 +281,53 @@ def ipot(
     *,
     step: float = 0.01,
     max_iter: int = 1000,
-    tol: float = 1e-4,
+    tol: float = 1e-3,
     inner: int = 20,
 ) -> np.ndarray:
     r"""Inexact proximal point OT (Xie et al. 2020) with a certified stop — ours: POT 0.9.7's has a sign bug.
 
-    On the cost rescaled to [0, 1] (Ĉ), each outer step solves
-    :math:`\min_\Gamma \langle \Gamma, \hat C\rangle + \text{step}\cdot KL(\Gamma\|\Gamma^{t})` approximately by up
-    to ``inner`` Sinkhorn sweeps on :math:`e^{-\hat C/\text{step}} \odot \Gamma^t` (warm-started, as in the paper's
-    algorithm); the proximal sequence tends to an exact OT plan (unlike Sinkhorn, whose bias is fixed by its
-    ``reg``).
+    On the cost rescaled to [0, 1] (Ĉ), outer step t solves
+    :math:`\min_\Gamma \langle \Gamma, \hat C\rangle + \text{step}\cdot KL(\Gamma\|\Gamma^{t-1})` approximately
+    by Sinkhorn sweeps on :math:`e^{-\hat C/\text{step}} \odot \Gamma^{t-1}`, warm-started with the previous
+    column scaling as in the paper's algorithm, at most ``inner`` of them, stopping early once the row error is
+    a quarter of ``tol``. The proximal sequence tends to an exact OT plan (unlike Sinkhorn, whose bias is fixed).
 
-    Stopping is certified by LP duality. Unrolled, :math:`\Gamma^t_{ij} = a_i b_j \exp(t(f_i + g_j - \hat C_{ij})
-    /\text{step})` with g = step · Σ log v / t; its c-transform :math:`\tilde f_i = \min_j \hat C_{ij} - g_j` makes
-    (f̃, g) dual feasible, so :math:`D = a^\top \tilde f + b^\top g \le OT(\hat C)`, while the rounding R of
-    Γᵗ (:func:`round_to_marginals`) is feasible with :math:`\langle R, \hat C\rangle \le \langle \Gamma^t,
-    \hat C\rangle + 2\|\Gamma^t 1 - a\|_1` (columns are exact after each sweep). The loop stops once that bound
-    minus D is at most ``tol``; the returned R then has exactly the marginals (a, b) and
-    :math:`\langle R, C\rangle - OT(C) \le \text{tol}\cdot(\max C - \min C)`.
+    Stopping is certified by LP duality. Unrolled, :math:`\Gamma^t_{ij} = a_i b_j \exp((F_i + G_j - t\hat C_{ij})
+    /\text{step})` with G = step · Σ_s log v_s. For a column potential g — the running average G / t or the
+    last step's step · log v_t — the c-transform :math:`f_i = \min_j \hat C_{ij} - g_j` makes (f, g) dual
+    feasible, so :math:`D = a^\top f + b^\top g \le OT(\hat C)`; the rounding R of Γᵗ
+    (:func:`round_to_marginals`) is feasible, so :math:`\langle R, \hat C\rangle \ge OT(\hat C)`. The loop
+    stops once :math:`\langle R, \hat C\rangle - \max D \le` ``tol`` and returns R: exactly the marginals
+    (a, b), with :math:`\langle R, C\rangle - OT(C) \le \text{tol}\cdot(\max C - \min C)`.
     """
-    Mn = _normalised(M)
-    kernel = np.exp(-Mn / step)
-    plan = np.outer(a, b)
+    MnT = np.ascontiguousarray(_normalised(M).T)  # (m, n) layout, as in :func:`_sweeps`
+    kernel = np.exp(-MnT / step)
+    plan = np.outer(b, a)
     Q = np.empty_like(plan)
     v = np.ones_like(b)
     log_v = np.zeros_like(b)
-    row_tol = 0.25 * tol  # inner sweeps stop once the row error can cost at most half the gap budget
+    rounded = plan
     for t in range(1, max_iter + 1):
         np.multiply(kernel, plan, out=Q)
-        r = Q @ v
-        for _ in range(max(inner, 1)):
-            u = a / np.maximum(r, 1e-300)
-            v = b / np.maximum(u @ Q, 1e-300)
-            r = Q @ v
-            row_err = float(np.abs(u * r - a).sum())  # the plan's row error after this sweep
-            if row_err <= row_tol:
-                break
-        np.multiply(Q, u[:, None], out=plan)
-        plan *= v[None, :]
-        log_v += np.log(np.maximum(v, 1e-300))
-        g = step * log_v / t
-        f = (Mn - g).min(axis=1)
-        gap = float(np.vdot(plan, Mn)) + 2.0 * row_err - float(a @ f + b @ g)
-        if gap <= tol:
+        u, v, _ = _sweeps(Q, a, b, v, inner, 0.25 * tol)
+        np.multiply(Q, u[None, :], out=plan)
+        plan *= v[:, None]
+        if not np.all(np.isfinite(v)):
+            raise RuntimeError("ipot produced a non-finite plan; use a larger step")
+        log_v += np.log(np.maximum(v, _TINY))
+        lower = max(
+            _dual_value(MnT, a, b, step * log_v / t), _dual_value(MnT, a, b, step * np.log(np.maximum(v, _TINY)))
+        )
+        rounded = round_to_marginals(plan, b, a)
+        if float(np.vdot(rounded, MnT)) - lower <= tol:
             break
-    if not np.all(np.isfinite(plan)):
-        raise RuntimeError("ipot produced a non-finite plan; use a larger step")
-    return round_to_marginals(plan, a, b)
+    return np.ascontiguousarray(rounded.T)
+
+
+def _dual_value(MnT: np.ndarray, a: np.ndarray, b: np.ndarray, g: np.ndarray) -> float:
+    """Dual objective aᵀf + bᵀg of column potentials g (m,) with f their c-transform: a lower bound on OT."""
+    f = (MnT - g[:, None]).min(axis=0)
+    return float(a @ f + b @ g)
 
 
 # ----------------------------------------------------------------------------------------------------------------
