@@ -7,23 +7,45 @@ r"""The min-norm problem of MGDA (paper eq. 7): the point of the convex hull of 
 
 Solved to a stated tolerance on the Frank–Wolfe duality gap
 :math:`g(\lambda) = 2(\lambda^\top G\lambda - \min_i (G\lambda)_i) \ge f(\lambda) - f^\star`,
-relative to max_i G_ii. n = 1 and n = 2 are closed forms; larger n is an exact QP (qpsolvers: piqp, then daqp),
-polished — or replaced, when no QP backend answers — by pairwise Frank–Wolfe with exact line search, which runs until
-the gap is met (never a fixed iteration count).
+relative to max_i G_ii. n = 1 and n = 2 are closed forms. Larger n is solved exactly by an active-set column
+generation (:func:`_active_set`): the QP restricted to a working set of at most a few dozen vectors is solved by a
+dense active-set QP solver (daqp, called directly; piqp if daqp is missing), then every vector is priced and the
+working set grows by the violators — λ is optimal once none is left, which the duality gap certifies. Its cost
+scales with the size of the optimal support, not with n. The full QP through qpsolvers (piqp, then daqp) is the
+fallback and ``method="qp"``; pairwise Frank–Wolfe with exact line search polishes any result whose gap is still
+above the tolerance (or solves alone, ``method="frank-wolfe"``) and runs until the gap is met (never a fixed
+iteration count).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import math
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
 
 from most.solvers._arrays import ArrayLike, like, to_numpy64
 
-Method = Literal["auto", "qp", "frank-wolfe"]
+_daqp: ModuleType | None
+try:  # daqp is optional: without it the working-set subproblems go to piqp (slower at small n, same answer)
+    _daqp = importlib.import_module("daqp")
+except ImportError:  # pragma: no cover - exercised only where daqp is not installed
+    _daqp = None
+
+Method = Literal["auto", "active-set", "qp", "frank-wolfe"]
+METHODS: tuple[str, ...] = ("auto", "active-set", "qp", "frank-wolfe")
 DEFAULT_TOL = 1e-10
 """Default relative duality gap: f(λ) − f* ≤ tol · max_i ‖v_i‖²."""
+WORKING_SET = 48
+"""Vectors in the first working set of :func:`_active_set` (all of them when n is at most this)."""
+PRICE_BATCH = 24
+"""Most violating vectors added to the working set per round of :func:`_active_set`."""
+MAX_ROUNDS = 200
+"""Cap on working-set rounds; each strictly lowers the objective, so the cap only guards against stalls."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,7 @@ def _two(gram: np.ndarray) -> np.ndarray:
 
 def _qp(gram: np.ndarray) -> np.ndarray | None:
     """Exact QP min λᵀGλ s.t. 1ᵀλ = 1, λ ≥ 0 with qpsolvers (piqp, then daqp); None if no backend answers."""
-    import qpsolvers  # local import: qpsolvers' import is slow and only needed for n >= 3
+    import qpsolvers  # local import: qpsolvers' import is slow and only needed on the fallback path
 
     n = gram.shape[0]
     P = gram + gram.T  # 2G, symmetrised
@@ -71,6 +93,102 @@ def _qp(gram: np.ndarray) -> np.ndarray | None:
             if x.sum() > 0:
                 return x / x.sum()
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _daqp_constraints(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """daqp's encoding of the simplex for k weights: (A (1, k), upper, lower, sense (k + 1,), zero cost (k,)).
+
+    Bounds first (0 ≤ x_i), then the row 1ᵀx = 1 (sense 5: equality). Cached: the solver is called m times a
+    round with the same few sizes, and rebuilding these dominated its small-n latency. daqp only reads them.
+    """
+    upper = np.full(k + 1, 1e30)  # daqp's "no upper bound"
+    lower = np.zeros(k + 1)
+    upper[k] = lower[k] = 1.0
+    sense = np.zeros(k + 1, dtype=np.int32)
+    sense[k] = 5
+    out = (np.ones((1, k)), upper, lower, sense, np.zeros(k))
+    return out
+
+
+def _simplex_qp_daqp(H: np.ndarray) -> np.ndarray | None:
+    """min ½ xᵀHx on the simplex with daqp (dense dual active set, C); None if it fails or is missing."""
+    if _daqp is None:
+        return None
+    A, upper, lower, sense, zero = _daqp_constraints(H.shape[0])
+    x, _, flag, _ = _daqp.solve(H, zero, A, upper, lower, sense)
+    if flag < 1:  # singular H (affinely dependent vectors): daqp's proximal-point mode handles it
+        x, _, flag, _ = _daqp.solve(H, zero, A, upper, lower, sense, eps_prox=-1)
+    return np.asarray(x, dtype=np.float64) if flag >= 1 else None
+
+
+def _simplex_qp_piqp(H: np.ndarray) -> np.ndarray | None:
+    """min ½ xᵀHx on the simplex with piqp's dense interior-point solver; None if it fails."""
+    import piqp
+
+    k = H.shape[0]
+    solver = piqp.DenseSolver()
+    solver.settings.eps_abs = 1e-12
+    solver.settings.eps_rel = 1e-12
+    solver.setup(
+        np.asfortranarray(H), np.zeros(k), np.ones((1, k), order="F"), np.ones(1), None, None, None, np.zeros(k)
+    )
+    status = solver.solve()
+    return np.asarray(solver.result.x, dtype=np.float64) if status == piqp.PIQP_SOLVED else None
+
+
+def _restricted(gram: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+    r"""λ (k,) minimising λᵀG_WWλ on the simplex for the working set W = ``idx`` (k,); None on failure.
+
+    The Hessian handed over is :math:`2(G_{WW} + 11^\top)`: on the simplex
+    :math:`\lambda^\top(G + 11^\top)\lambda = \lambda^\top G\lambda + 1`, so the minimiser is the same, and
+    :math:`G + 11^\top = [V, 1][V, 1]^\top` is positive definite whenever the vectors are affinely independent —
+    also when the origin is in their hull, where G itself is singular.
+    """
+    sub = gram if idx.size == gram.shape[0] else gram[np.ix_(idx, idx)]
+    H = sub + sub.T + 2.0  # symmetrised: a Gram matrix computed in floating point may be off by rounding
+    x = _simplex_qp_daqp(H)
+    if x is None:
+        x = _simplex_qp_piqp(H)
+    if x is None or not np.all(np.isfinite(x)):
+        return None
+    x = np.maximum(x, 0.0)
+    total = float(x.sum())
+    return x / total if total > 0 else None
+
+
+def _active_set(gram: np.ndarray, tol: float) -> np.ndarray | None:
+    """Exact min-norm weights by working-set (column generation) iterations; None if a subproblem fails.
+
+    W starts as the :data:`WORKING_SET` vectors with the smallest (G 1/n)_i (all vectors for small n). Each
+    round solves the QP on W exactly (:func:`_restricted`), prices every vector with g = Gλ, and stops when
+    2(λᵀGλ − min g) ≤ ``tol`` (the duality gap: λ is then optimal for all n vectors to ``tol``). Otherwise W
+    becomes λ's support plus the :data:`PRICE_BATCH` vectors with the smallest g_i < λᵀGλ; each of those is a
+    descent direction, so the objective strictly falls from round to round and W never repeats.
+    """
+    n = gram.shape[0]
+    idx = np.arange(n) if n <= WORKING_SET else np.argpartition(gram.sum(axis=1), WORKING_SET)[:WORKING_SET]
+    for _ in range(MAX_ROUNDS):
+        lam_w = _restricted(gram, idx)
+        if lam_w is None:
+            return None
+        if idx.size == n:  # the whole problem: nothing left to price (the caller checks the gap)
+            return _embed(lam_w, idx, n)
+        g = gram[:, idx] @ lam_w
+        f = float(lam_w @ g[idx])
+        if 2.0 * (f - float(g.min())) <= tol:
+            return _embed(lam_w, idx, n)
+        violators = np.flatnonzero(g < f - 0.5 * tol)
+        if violators.size > PRICE_BATCH:
+            violators = violators[np.argpartition(g[violators], PRICE_BATCH)[:PRICE_BATCH]]
+        idx = np.union1d(idx[lam_w > 0], violators)
+    return None
+
+
+def _embed(lam_w: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
+    lam = np.zeros(n)
+    lam[idx] = lam_w
+    return lam
 
 
 def _pairwise_frank_wolfe(gram: np.ndarray, lam: np.ndarray, gap_tol: float, max_iter: int) -> np.ndarray:
@@ -101,32 +219,47 @@ def _pairwise_frank_wolfe(gram: np.ndarray, lam: np.ndarray, gap_tol: float, max
 
 
 def solve_gram(gram: np.ndarray, *, method: Method = "auto", tol: float = DEFAULT_TOL) -> MinNormResult:
-    """Min-norm weights from a Gram matrix G (n, n) (float64 numpy); see the module docstring."""
-    n = gram.shape[0]
-    if gram.ndim != 2 or gram.shape != (n, n) or n < 1:
+    """Min-norm weights from a Gram matrix G (n, n) (float64 numpy); see the module docstring.
+
+    ``method``: ``"auto"`` (= ``"active-set"``, closed forms for n ≤ 2), ``"active-set"``, ``"qp"`` (one QP on
+    all n through qpsolvers) or ``"frank-wolfe"``. Whatever the method, the returned λ is polished by pairwise
+    Frank–Wolfe until the duality gap is at most ``tol`` · max_i G_ii (``result.gap`` reports the certified gap).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown min-norm method {method!r}; choose one of {', '.join(METHODS)}")
+    if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or gram.shape[0] < 1:
         raise ValueError(f"gram must be a square (n, n) matrix with n >= 1, got shape {gram.shape}")
-    if not np.all(np.isfinite(gram)):
-        i, j = np.argwhere(~np.isfinite(gram))[0]
-        raise ValueError(f"gram[{i}, {j}] is not finite")
-    scale = float(np.max(np.diag(gram)))
+    n = gram.shape[0]
+    if not math.isfinite(float(gram.sum())):  # one reduction; locate the entry only when something is off
+        bad = np.argwhere(~np.isfinite(gram))
+        if bad.size:
+            raise ValueError(f"gram[{bad[0, 0]}, {bad[0, 1]}] is not finite")
+    scale = float(gram.diagonal().max())
     if n == 1 or scale <= 0.0:  # one vector, or all vectors zero: any λ is optimal
         lam = np.full(n, 1.0 / n)
         return MinNormResult(lam, float(lam @ gram @ lam), 0.0, "closed-form")
-    G = gram / scale  # λ is invariant to scaling; this conditions the QP
-    gap_tol = tol
+    G = gram * (1.0 / scale)  # λ is invariant to scaling; this conditions the QP
+    weights: np.ndarray | None = None
+    used: str = method
     if n == 2 and method != "frank-wolfe":
-        lam, used = _two(G), "closed-form"
-    else:
-        lam = _qp(G) if method in ("auto", "qp") else None
-        used = "qp"
-        if lam is None:
-            if method == "qp":
-                raise RuntimeError("no QP backend (piqp, daqp) solved the min-norm problem")
-            lam, used = np.full(n, 1.0 / n), "frank-wolfe"
-    if duality_gap(G, lam) > gap_tol:  # polish (or solve) to the stated gap
-        lam = _pairwise_frank_wolfe(G, lam, gap_tol, max_iter=100_000 + 100 * n)
+        weights, used = _two(G), "closed-form"
+    elif method in ("auto", "active-set"):
+        weights, used = _active_set(G, tol), "active-set"
+    if weights is None and method != "frank-wolfe":
+        weights, used = _qp(G), "qp"
+        if weights is None and method == "qp":
+            raise RuntimeError("no QP backend (piqp, daqp) solved the min-norm problem")
+    lam = np.full(n, 1.0 / n) if weights is None else weights
+    if weights is None:
+        used = "frank-wolfe"
+    g = G @ lam
+    f = float(lam @ g)
+    if 2.0 * (f - float(g.min())) > tol:  # polish (or solve) to the stated gap
+        lam = _pairwise_frank_wolfe(G, lam, tol, max_iter=100_000 + 100 * n)
         used = used if used == "frank-wolfe" else used + "+frank-wolfe"
-    return MinNormResult(lam, float(lam @ gram @ lam), duality_gap(G, lam) * scale, used)
+        g = G @ lam
+        f = float(lam @ g)
+    return MinNormResult(lam, f * scale, max(2.0 * (f - float(g.min())), 0.0) * scale, used)
 
 
 def min_norm(
@@ -141,7 +274,8 @@ def min_norm(
     Args:
         vectors: (n, d) rows v_i (numpy or torch). Give this or ``gram``.
         gram: (n, n) Gram matrix G_ik = ⟨v_i, v_k⟩, used instead of ``vectors``.
-        method: ``"auto"`` (closed form for n ≤ 2, exact QP otherwise), ``"qp"``, or ``"frank-wolfe"``.
+        method: ``"auto"`` (closed form for n ≤ 2, exact active set otherwise), ``"active-set"``, ``"qp"``, or
+            ``"frank-wolfe"`` (see :func:`solve_gram`).
         tol: stop when f(λ) − f* ≤ tol · max_i ‖v_i‖² (certified by the duality gap).
 
     Returns:
