@@ -6,8 +6,10 @@ r"""Optimal-transport assignment of n objectives to m solutions (paper eq. 2–5
         \langle \Gamma, C \rangle + \tau R(\Gamma), \qquad R(\Gamma) = -\sum_i \max_j \Gamma_{ij}.
 
 Shapes: ``cost`` is (n, m) — row i is objective i, column j is solution j; ``alpha`` (n,), ``beta`` (m,); the plan
-has the shape and array type of ``cost`` (numpy or torch). Everything is computed in float64 numpy; POT does the
-network simplex and Sinkhorn, the rest (IPOT, the diversity regulariser, one-sided plans, curriculum) is ours.
+has the shape and array type of ``cost`` (numpy or torch). Everything is computed in float64 numpy. POT does the
+network simplex (called directly) and the log-domain Sinkhorn fallback; ours are the exact decomposition for n ≫ m,
+the Sinkhorn sweeps, IPOT with its certified stop, the diversity regulariser, one-sided plans and the curriculum,
+each for a reason given where it is defined.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Literal
 
 import numpy as np
 import ot
-from ot.lp.emd_wrap import check_result as _emd_status
 from ot.lp.emd_wrap import emd_c as _emd_c
 
 from most.solvers._arrays import ArrayLike, like, to_numpy64
@@ -37,9 +38,11 @@ def check_cost(cost: np.ndarray) -> None:
     """Raise ``ValueError`` unless ``cost`` is a finite (n, m) matrix with n, m >= 1."""
     if cost.ndim != 2 or cost.shape[0] < 1 or cost.shape[1] < 1:
         raise ValueError(f"cost must be a 2-D (n objectives, m solutions) array, got shape {cost.shape}")
-    if not np.all(np.isfinite(cost)):
-        i, j = np.argwhere(~np.isfinite(cost))[0]
-        raise ValueError(f"cost[{i}, {j}] = {cost[i, j]} (objective {i}, solution {j}) is not finite")
+    if not math.isfinite(float(cost.sum())):  # one reduction; locate the entry only when something is off
+        bad = np.argwhere(~np.isfinite(cost))
+        if bad.size:  # (else the sum merely overflowed: every entry is finite)
+            i, j = bad[0]
+            raise ValueError(f"cost[{i}, {j}] = {cost[i, j]} (objective {i}, solution {j}) is not finite")
 
 
 def check_marginal(x: ArrayLike | None, size: int, name: str) -> np.ndarray:
@@ -78,6 +81,13 @@ BOUNDARY_FRACTION = 0.1
 """Fraction of rows (the most nearly tied) first handed to the network simplex in the decomposition."""
 SLACK_TOL = 1e-12
 """Reduced-cost slack, relative to max |C|, under which complementary slackness counts as met."""
+SINKHORN_TOL = 1e-9
+"""Default Sinkhorn stop: row-marginal error ‖Γ1 − α‖₁."""
+IPOT_TOL = 1e-3
+"""Default IPOT stop: certified ⟨Γ, C⟩ − OT(C) relative to the cost range (Sinkhorn's bias at reg = 0.01 is
+about this size on random costs; 1e-4 takes ~4x the proximal steps at 1e5 × 16)."""
+_EMD_STATUS = {0: "infeasible", 2: "unbounded", 3: "iteration cap reached before optimality"}
+"""POT's network-simplex result codes other than 1 (optimal); its own ``check_result`` also emits a warning."""
 _TINY = 1e-300
 """Floor for divisors and logarithms in the scaling loops (zero-mass rows/columns are removed before them)."""
 
@@ -86,6 +96,20 @@ def _normalised(M: np.ndarray) -> np.ndarray:
     """Cost mapped to [0, 1] by an affine change; the optimal plan is unchanged (marginals are fixed)."""
     lo, hi = float(M.min()), float(M.max())
     return (M - lo) / (hi - lo) if hi > lo else np.zeros_like(M)
+
+
+def _normalised_transposed(M: np.ndarray) -> np.ndarray:
+    """:func:`_normalised` of M, returned transposed as a C-contiguous (m, n) array in two passes."""
+    lo, hi = float(M.min()), float(M.max())
+    out = np.subtract(M.T, lo, out=np.empty(M.shape[::-1]))
+    out *= 1.0 / (hi - lo) if hi > lo else 0.0
+    return out
+
+
+def _gibbs(MnT: np.ndarray, reg: float) -> np.ndarray:
+    """exp(−MnT / reg) with one temporary-free pass for the scaling and one for exp."""
+    out = np.multiply(MnT, -1.0 / reg)
+    return np.exp(out, out=out)
 
 
 def _simplex(
@@ -98,10 +122,15 @@ def _simplex(
     several times a round. ``a`` and ``b`` must be positive with equal sums; ``duals`` warm-starts the simplex.
     """
     u0, v0 = (None, None) if duals is None else duals
-    plan, _, u, v, code = _emd_c(a, b, np.ascontiguousarray(M), cap, 1, u0, v0)
+    M = np.ascontiguousarray(M)
+    try:
+        plan, _, u, v, code = _emd_c(a, b, M, cap, 1, u0, v0)
+    except TypeError:  # POT < 0.9.6: no warm-start arguments
+        plan, _, u, v, code = _emd_c(a, b, M, cap, 1)
     if code != 1:
+        status = _EMD_STATUS.get(code, "unknown")
         raise RuntimeError(
-            f"the network simplex did not reach an optimal plan (result_code={code}: {_emd_status(code)}); "
+            f"the network simplex did not reach an optimal plan (result_code={code}: {status}); "
             f"raise max_iter (it was {cap})"
         )
     return plan, u, v
@@ -229,7 +258,7 @@ def _sweeps(
 
 
 def sinkhorn(
-    a: np.ndarray, b: np.ndarray, M: np.ndarray, *, reg: float = 0.01, max_iter: int = 10_000, tol: float = 1e-9
+    a: np.ndarray, b: np.ndarray, M: np.ndarray, *, reg: float = 0.01, max_iter: int = 10_000, tol: float = SINKHORN_TOL
 ) -> np.ndarray:
     r"""Entropic OT :math:`\min \langle\Gamma,\hat C\rangle - \text{reg}\,H(\Gamma)` on the cost rescaled to [0, 1].
 
@@ -238,12 +267,12 @@ def sinkhorn(
     Its bias is fixed by ``reg``: ⟨Γ, Ĉ⟩ − OT(Ĉ) ≤ reg · log min(n, m). When exp(−Ĉ/reg) underflows (reg below
     ~1/700) POT's log-domain Sinkhorn is used instead.
     """
-    MnT = np.ascontiguousarray(_normalised(M).T)
+    MnT = _normalised_transposed(M)
     if reg < 1.0 / 700.0:
         return np.asarray(
             ot.sinkhorn(a, b, MnT.T, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol), dtype=np.float64
         )
-    Q = np.exp(-MnT / reg)
+    Q = _gibbs(MnT, reg)
     u, v, _ = _sweeps(Q, a, b, np.ones_like(b), max_iter, tol)
     Q *= u[None, :]
     Q *= v[:, None]
@@ -281,7 +310,7 @@ def ipot(
     *,
     step: float = 0.01,
     max_iter: int = 1000,
-    tol: float = 1e-3,
+    tol: float = IPOT_TOL,
     inner: int = 20,
 ) -> np.ndarray:
     r"""Inexact proximal point OT (Xie et al. 2020) with a certified stop — ours: POT 0.9.7's has a sign bug.
@@ -289,19 +318,19 @@ def ipot(
     On the cost rescaled to [0, 1] (Ĉ), outer step t solves
     :math:`\min_\Gamma \langle \Gamma, \hat C\rangle + \text{step}\cdot KL(\Gamma\|\Gamma^{t-1})` approximately
     by Sinkhorn sweeps on :math:`e^{-\hat C/\text{step}} \odot \Gamma^{t-1}`, warm-started with the previous
-    column scaling as in the paper's algorithm, at most ``inner`` of them, stopping early once the row error is
+    column scaling as in the paper's algorithm — at most ``inner`` of them, stopping early once the row error is
     a quarter of ``tol``. The proximal sequence tends to an exact OT plan (unlike Sinkhorn, whose bias is fixed).
 
     Stopping is certified by LP duality. Unrolled, :math:`\Gamma^t_{ij} = a_i b_j \exp((F_i + G_j - t\hat C_{ij})
-    /\text{step})` with G = step · Σ_s log v_s. For a column potential g — the running average G / t or the
-    last step's step · log v_t — the c-transform :math:`f_i = \min_j \hat C_{ij} - g_j` makes (f, g) dual
-    feasible, so :math:`D = a^\top f + b^\top g \le OT(\hat C)`; the rounding R of Γᵗ
-    (:func:`round_to_marginals`) is feasible, so :math:`\langle R, \hat C\rangle \ge OT(\hat C)`. The loop
-    stops once :math:`\langle R, \hat C\rangle - \max D \le` ``tol`` and returns R: exactly the marginals
-    (a, b), with :math:`\langle R, C\rangle - OT(C) \le \text{tol}\cdot(\max C - \min C)`.
+    /\text{step})` with G = step · Σ_s log v_s. For the column potential g = G / t, its c-transform
+    :math:`f_i = \min_j \hat C_{ij} - g_j` makes (f, g) dual feasible, so
+    :math:`D = a^\top f + b^\top g \le OT(\hat C)`; the rounding R of Γᵗ (:func:`round_to_marginals`) is
+    feasible, so :math:`\langle R, \hat C\rangle \ge OT(\hat C)`. The loop stops once
+    :math:`\langle R, \hat C\rangle - D \le` ``tol`` and returns R: exactly the marginals (a, b), with
+    :math:`\langle R, C\rangle - OT(C) \le \text{tol}\cdot(\max C - \min C)`.
     """
-    MnT = np.ascontiguousarray(_normalised(M).T)  # (m, n) layout, as in :func:`_sweeps`
-    kernel = np.exp(-MnT / step)
+    MnT = _normalised_transposed(M)  # (m, n) layout, as in :func:`_sweeps`
+    kernel = _gibbs(MnT, step)
     plan = np.outer(b, a)
     Q = np.empty_like(plan)
     v = np.ones_like(b)
@@ -315,9 +344,7 @@ def ipot(
         if not np.all(np.isfinite(v)):
             raise RuntimeError("ipot produced a non-finite plan; use a larger step")
         log_v += np.log(np.maximum(v, _TINY))
-        lower = max(
-            _dual_value(MnT, a, b, step * log_v / t), _dual_value(MnT, a, b, step * np.log(np.maximum(v, _TINY)))
-        )
+        lower = _dual_value(MnT, a, b, step * log_v / t)
         rounded = round_to_marginals(plan, b, a)
         if float(np.vdot(rounded, MnT)) - lower <= tol:
             break
@@ -418,7 +445,8 @@ def assign(
         max_iter: iteration cap of the linear solver (default: scaled to the size for emd — per network-simplex
             call —, 10⁴ Sinkhorn iterations, 10³ IPOT steps).
         tol: stopping tolerance of the iterative solvers: for ``"sinkhorn"`` the row-marginal error (default
-            1e-9); for ``"ipot"`` the certified gap ⟨Γ, C⟩ − OT(C) relative to max C − min C (default 1e-4).
+            1e-9); for ``"ipot"`` the certified gap ⟨Γ, C⟩ − OT(C) relative to max C − min C (default 1e-3,
+            tighter than Sinkhorn's bias at the default ``reg``; smaller values cost more proximal steps).
             Unused by ``"emd"``, which is exact.
         max_rounds: cap on linearisation rounds for τ > 0.
 
@@ -441,12 +469,19 @@ def assign(
         raise ValueError(f"unknown OT solver {solver!r}; choose one of {', '.join(SOLVERS)}")
     rows, cols = a > 0, b > 0
     full = bool(rows.all() and cols.all())
+    cap = max_iter if max_iter is not None else max(EMD_DEFAULT_ITER, 50 * n * m)
+    b_eq = b * (a.sum() / b.sum())  # equal masses to the last bit, as the network simplex needs
+    many_rows = n >= LARGE_ROWS and n >= 64 * m
     duals: list[np.ndarray | None] = [None]  # column duals of the last exact solve: a warm start for the next
 
     def solve(M: np.ndarray) -> np.ndarray:
         if solver == "emd":
-            plan, duals[0] = _emd_duals(a, b, M, max_iter=max_iter, v0=duals[0])
-            return plan
+            if not full:  # zero-mass rows/columns: solved on the support, embedded
+                return _emd_duals(a, b, M, max_iter=cap)[0]
+            if many_rows:
+                plan, duals[0] = _emd_many_rows(a, b_eq, M, cap, duals[0])
+                return plan
+            return _simplex(a, b_eq, M, cap)[0]
         if not full:  # the iterative solvers work on the support of (α, β); zero-mass rows/columns get 0
             out = np.zeros_like(M)
             out[np.ix_(rows, cols)] = iterative(a[rows], b[cols], M[np.ix_(rows, cols)])
@@ -455,8 +490,8 @@ def assign(
 
     def iterative(a_: np.ndarray, b_: np.ndarray, M: np.ndarray) -> np.ndarray:
         if solver == "sinkhorn":
-            return sinkhorn(a_, b_, M, reg=reg, max_iter=max_iter or 10_000, tol=1e-9 if tol is None else tol)
-        return ipot(a_, b_, M, step=reg, max_iter=max_iter or 1000, tol=1e-4 if tol is None else tol)
+            return sinkhorn(a_, b_, M, reg=reg, max_iter=max_iter or 10_000, tol=SINKHORN_TOL if tol is None else tol)
+        return ipot(a_, b_, M, step=reg, max_iter=max_iter or 1000, tol=IPOT_TOL if tol is None else tol)
 
     if tau == 0.0 or m == 1:  # with one column every row max is fixed by α: R is constant
         plan = solve(C)
