@@ -14,15 +14,29 @@ each for a reason given where it is defined.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
-from typing import Literal
+from types import ModuleType
+from typing import Any, Literal
 
 import numpy as np
-import ot
-from ot.lp.emd_wrap import emd_c as _emd_c
 
 from most.solvers._arrays import ArrayLike, like, to_numpy64
+
+
+@functools.cache
+def _pot() -> ModuleType:
+    """POT, imported on first use: its import (scipy.stats and friends) costs ~1 s that `import most` should not."""
+    import ot
+
+    return ot
+
+
+def _emd_c(*args: Any) -> Any:
+    """POT's compiled network simplex (``ot.lp.emd_wrap.emd_c``)."""
+    return _pot().lp.emd_wrap.emd_c(*args)
+
 
 Solver = Literal["emd", "sinkhorn", "ipot"]
 SOLVERS: tuple[str, ...] = ("emd", "sinkhorn", "ipot")
@@ -270,7 +284,7 @@ def sinkhorn(
     MnT = _normalised_transposed(M)
     if reg < 1.0 / 700.0:
         return np.asarray(
-            ot.sinkhorn(a, b, MnT.T, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol), dtype=np.float64
+            _pot().sinkhorn(a, b, MnT.T, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol), dtype=np.float64
         )
     Q = _gibbs(MnT, reg)
     u, v, _ = _sweeps(Q, a, b, np.ones_like(b), max_iter, tol)
