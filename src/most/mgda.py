@@ -3,6 +3,6 @@
 See :mod:`most.solvers.min_norm` for the maths; this module is the stable import path.
 """
 
-from most.solvers.min_norm import MinNormResult, duality_gap, min_norm, solve_gram
+from most.solvers.min_norm import METHODS, MinNormResult, duality_gap, min_norm, solve_gram, solve_vectors
 
-__all__ = ["MinNormResult", "duality_gap", "min_norm", "solve_gram"]
+__all__ = ["METHODS", "MinNormResult", "duality_gap", "min_norm", "solve_gram", "solve_vectors"]
