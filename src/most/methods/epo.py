@@ -127,8 +127,9 @@ def non_uniformity(losses: np.ndarray, ray: np.ndarray, floor: float = 1e-12) ->
     return mu, ray * (logs - mu)
 
 
-def epo_weights(gram: np.ndarray, losses: np.ndarray, ray: np.ndarray, *, epsilon: float = 1e-4,
-                floor: float = 1e-12) -> tuple[np.ndarray, str]:
+def epo_weights(
+    gram: np.ndarray, losses: np.ndarray, ray: np.ndarray, *, epsilon: float = 1e-4, floor: float = 1e-12
+) -> tuple[np.ndarray, str]:
     r"""EPO's β (n,) on the simplex for one solution, and the mode used (``"balance"``, ``"descent"``, ``"relaxed"``
     or ``"min-norm"``).
 
@@ -218,7 +219,12 @@ class Epo(Method):
         super().setup(n, m, rng)
         cfg = self.config
         self.rays = preference_rays(
-            n, m, rng, spread=cfg.spread, concentration=cfg.concentration, margin=cfg.margin,
+            n,
+            m,
+            rng,
+            spread=cfg.spread,
+            concentration=cfg.concentration,
+            margin=cfg.margin,
             explicit=cfg.preferences,
         )
 
@@ -239,8 +245,9 @@ class Epo(Method):
         t0 = time.perf_counter()
         grams = torch.einsum("mid,mkd->mik", jacobians, jacobians).detach().to("cpu", torch.float64).numpy()
         for j in range(m):
-            beta, mode = epo_weights(grams[j], losses[:, j], self.rays[:, j], epsilon=self.config.epsilon,
-                                     floor=self.config.loss_floor)
+            beta, mode = epo_weights(
+                grams[j], losses[:, j], self.rays[:, j], epsilon=self.config.epsilon, floor=self.config.loss_floor
+            )
             out[j] = torch.as_tensor(beta, dtype=thetas.dtype, device=thetas.device) @ jacobians[j]
             lambdas.append(beta)
             self.modes.append(mode)

@@ -63,8 +63,9 @@ class PmtlConfig(MethodConfig):
             raise ValueError(f"epsilon must be >= 0, got {self.epsilon}")
 
 
-def pmtl_vectors(losses: np.ndarray, rays: np.ndarray, k: int, *, epsilon: float,
-                 initial: bool) -> tuple[np.ndarray, np.ndarray]:
+def pmtl_vectors(
+    losses: np.ndarray, rays: np.ndarray, k: int, *, epsilon: float, initial: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (r, n) that map the n loss gradients to the r vectors whose min-norm point is solution k's
     direction, and the constraint indices j (≠ k) involved.
 
@@ -106,7 +107,12 @@ class Pmtl(Method):
         super().setup(n, m, rng)
         cfg = self.config
         self.rays = preference_rays(
-            n, m, rng, spread=cfg.spread, concentration=cfg.concentration, margin=cfg.margin,
+            n,
+            m,
+            rng,
+            spread=cfg.spread,
+            concentration=cfg.concentration,
+            margin=cfg.margin,
             explicit=cfg.preferences,
         )
         self.step = 0
