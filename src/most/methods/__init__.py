@@ -5,7 +5,6 @@ Each name maps to a :class:`~most.methods.base.Method` class and, for the ablati
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -80,7 +79,6 @@ register("fedprox", FedProx)
 register("fedmgda+", FedMgdaPlus)
 register("ifca", Ifca)
 
-Factory = Callable[..., Method]
 __all__ = [
     "Direction",
     "FedAvg",
